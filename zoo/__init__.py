@@ -1,0 +1,3 @@
+"""zoo: a Keras model zoo with export tooling."""
+
+__version__ = "0.1.0"
