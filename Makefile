@@ -1,0 +1,58 @@
+# zoo: every target installs what it needs first (into .venv), so each works on a fresh clone.
+#
+#   make demo          render clocks, train a reader, export it, read the time
+#   make test          the test suite (fast; `make test-slow` adds real training)
+#   make bench         training throughput with XLA on and off, serving latency
+#   make train-ENTRY   e.g. make train-mnist_cnn DATA=../shared/datasets/mnist.npz ARGS="--epochs 3"
+#   make tune-ENTRY    e.g. make tune-mnist_mlp ARGS="--study optimizers"
+#   make export-ENTRY  e.g. make export-clock_hands
+#   make list          the zoo's entries
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ZOO := $(BIN)/zoo
+DATA ?=
+ARGS ?=
+DATA_ARG := $(if $(DATA),--data $(DATA),)
+
+.PHONY: install test test-slow demo bench list clean help
+
+help:
+	@sed -n '1,12p' Makefile
+
+# Re-installs only when the package's metadata changed since the last install.
+install: $(STAMP)
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q --run-slow
+
+list: install
+	$(ZOO) list
+
+demo: install
+	$(BIN)/python -m zoo.demo
+
+bench: install
+	$(ZOO) bench $(ARGS)
+
+train-%: install
+	$(ZOO) train $* $(DATA_ARG) $(ARGS)
+
+tune-%: install
+	$(ZOO) tune $* $(DATA_ARG) $(ARGS)
+
+export-%: install
+	$(ZOO) export $* $(ARGS)
+
+clean:
+	rm -rf artifacts build dist *.egg-info .pytest_cache

@@ -1,0 +1,53 @@
+"""Parametrised over the registry: a new entry is tested without writing a test."""
+
+import numpy as np
+import pytest
+
+from zoo import registry
+
+ENTRIES = registry.names()
+
+
+def test_registry_is_not_empty():
+    assert len(ENTRIES) >= 9
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_entry_builds_runs_and_round_trips(name, tmp_path):
+    import keras
+
+    entry = registry.get(name)
+    config = entry.resolve(entry.tiny)
+    model = entry.build(config)
+    assert model.name == name
+    assert [tensor.name for tensor in model.inputs] == list(entry.signature.inputs)
+    inputs = [np.random.default_rng(0).uniform(0, 255, (2, *tensor.shape[1:])).astype("float32") for tensor in model.inputs]
+    outputs = model(inputs[0] if len(inputs) == 1 else inputs, training=False)
+    assert set(outputs) == set(entry.signature.outputs)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    again = loaded(inputs[0] if len(inputs) == 1 else inputs, training=False)
+    for key in outputs:
+        np.testing.assert_allclose(np.asarray(outputs[key]), np.asarray(again[key]), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_search_space_keys_are_known(name):
+    entry = registry.get(name)
+    assert registry.sanity_check_space(entry) == set()
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_entry_declaration_is_consistent(name):
+    entry = registry.get(name)
+    assert entry.description, "the builder needs a docstring"
+    assert entry.task in ("classification", "clock", "generation")
+    assert {"epochs", "batch_size"} <= set(entry.fit)
+    assert entry.resolve() == entry.settings
+
+
+def test_unknown_entry_lists_known_ones():
+    from zoo import errors
+
+    with pytest.raises(errors.ZooError, match="mnist_mlp"):
+        registry.get("no_such_entry")

@@ -1,0 +1,90 @@
+"""Training through the real CLI on tiny generated data: files, metrics, errors."""
+
+import json
+
+import pytest
+
+from conftest import assert_one_line_error, run_zoo
+from zoo import training
+
+
+def test_jit_policy_is_off_on_cpu():
+    assert training.resolve_jit("auto") is training.gpu_available()
+    assert training.resolve_jit("on") is True and training.resolve_jit("off") is False
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "triangular", "cosine"])
+def test_schedules_start_and_end_sensibly(schedule):
+    values = [training.learning_rate_factor(schedule, step / 100) for step in range(101)]
+    assert max(values) == pytest.approx(1.0, abs=0.02)
+    assert values[-1] == pytest.approx(0.0, abs=1e-9)
+    assert all(0.0 <= value <= 1.0 for value in values)
+
+
+def test_train_and_evaluate_through_cli(mnist_npz, tmp_path):
+    out = tmp_path / "run"
+    result = run_zoo(
+        "train", "mnist_mlp", "--data", mnist_npz, "--epochs", "2", "--hp", "units=32", "--hp", "learning_rate=0.003",
+        "--out", out, "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("model.keras", "hparams.json", "history.json", "metrics.json", "run.json", "learning_curves.png"):
+        assert (out / name).exists(), name
+    assert (out / "logs").is_dir()
+    assert not out.with_name("run.partial").exists()
+    hparams = json.loads((out / "hparams.json").read_text())
+    assert hparams["units"] == 32 and hparams["epochs"] == 2 and hparams["learning_rate"] == 0.003
+    run = json.loads((out / "run.json").read_text())
+    assert run["jit_compile"] is False and run["samples_per_second"] > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    # The generated classes are a bright square at a fixed place: learnable in two epochs.
+    assert metrics["test_accuracy"] > 0.5
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 2 and "val_accuracy" in history
+
+    evaluated = run_zoo("evaluate", "mnist_mlp", "--model", out, "--data", mnist_npz, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+
+
+def test_patch_whitening_is_adapted_before_training(cifar_npz, tmp_path):
+    run = training.train(
+        "cifar10_airbench", data=cifar_npz, epochs=1, overrides={"widths": (4, 8, 8), "batch_size": 64},
+        out=tmp_path / "air", verbose=0, plots=False,
+    )
+    import keras
+    import numpy as np
+
+    model = keras.saving.load_model(tmp_path / "air" / "model.keras")
+    layer = model.get_layer("whiten")
+    assert layer.is_adapted
+    kernel = np.asarray(layer.kernel)
+    # Whitening filters come in +/- pairs.
+    np.testing.assert_allclose(kernel[..., :12], -kernel[..., 12:], atol=1e-6)
+    assert "test_accuracy_flip" in run["metrics"]
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "no_such_entry"], ["unknown entry"]),
+        (["train", "mnist_mlp", "--hp", "nope=1"], ["unknown hyperparameter 'nope'"]),
+        (["train", "mnist_mlp", "--hp", "units=big"], ["expects int"]),
+        (["train", "mnist_mlp", "--epochs", "0"], ["--epochs"]),
+        (["evaluate", "mnist_mlp", "--model", "/nonexistent/run"], ["no model"]),
+    ],
+)
+def test_cli_usage_errors_are_one_line(args, fragments, mnist_npz):
+    if args[0] == "train":
+        args = [*args, "--data", str(mnist_npz)]
+    assert_one_line_error(run_zoo(*args), *fragments)
+
+
+def test_list_json():
+    result = run_zoo("list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    names = {row["name"] for row in rows}
+    assert {"mnist_mlp", "mnist_cnn", "cifar10_airbench"} <= names
+    mlp = next(row for row in rows if row["name"] == "mnist_mlp")
+    assert mlp["input_shape"] == [28, 28, 1] and mlp["parameters"] == 669706

@@ -1,0 +1,218 @@
+"""The registry: one declaration per entry, on its builder (timm's pattern).
+
+An entry ties together a builder (plain keyword arguments in, compiled Functional
+model out), its dataset, default hyperparameters, fit settings, a KerasTuner search
+space and an export signature. The entry's name is the registry key, the Makefile
+target suffix, the artifact folder and the Keras model's name.
+
+Model families are imported lazily, on the first lookup, so that ``import zoo``,
+``zoo --help`` and the TensorFlow-free serve commands never load TensorFlow.
+"""
+
+import dataclasses
+import importlib
+import inspect
+from typing import Callable
+
+from zoo import errors, hparams
+
+# The modules that declare entries, imported on the first lookup.
+FAMILIES = ("zoo.classifiers", "zoo.clock", "zoo.faces")
+
+_ENTRIES = {}
+_LOADED = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """What an exported entry looks like from outside.
+
+    Shapes and dtypes are read from the built model, never declared here, so a
+    tuned size cannot drift from the exported one.
+
+    Attributes:
+        inputs: names of the input tensors, in order (``("image",)``, ``("z",)``).
+        outputs: names of the output tensors (``("probabilities",)``, ``("hour", "minute")``).
+        export: attribute of the trained model holding the deterministic network
+            to export (``"generator"``, ``"decoder"``), or None for the model itself.
+        tolerance: absolute tolerance of the export parity check.
+    """
+
+    inputs: tuple = ("image",)
+    outputs: tuple = ("probabilities",)
+    export: str | None = None
+    tolerance: float = 1e-4
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One model of the zoo; see :func:`register`."""
+
+    name: str
+    builder: Callable
+    task: str
+    dataset: str
+    data: Callable
+    evaluate: Callable
+    defaults: dict
+    fit: dict
+    constants: dict
+    space: Callable | None
+    signature: Signature
+    describe: Callable | None
+    tiny: dict
+    description: str
+    family: str
+
+    @property
+    def settings(self):
+        """Every tunable key with its default: builder keywords, then fit settings."""
+        return {**self.defaults, **self.fit}
+
+    def resolve(self, *layers):
+        """Defaults overridden by each dict in ``layers``, type-checked."""
+        return hparams.resolve(self.settings, *layers, entry=self.name)
+
+    def builder_kwargs(self, config):
+        """The builder's keywords out of a resolved config."""
+        return {**self.constants, **{key: config[key] for key in self.defaults}}
+
+    def build(self, config=None):
+        """Build and compile the model for a resolved config (defaults if None)."""
+        config = self.resolve() if config is None else config
+        return self.builder(name=self.name, **self.builder_kwargs(config))
+
+
+def register(
+    *,
+    task,
+    dataset,
+    data,
+    evaluate,
+    defaults,
+    fit,
+    name=None,
+    constants=None,
+    space=None,
+    signature=Signature(),
+    describe=None,
+    tiny=None,
+):
+    """Declare a registry entry on its builder.
+
+    Args:
+        task: ``"classification"``, ``"clock"`` or ``"generation"``.
+        dataset: the dataset's name (``"mnist"``, ``"clocks"``, ``"celeba"``).
+        data: ``data(entry, config, path=None, seed=42, limit=None) -> zoo.datasets.Splits``.
+        evaluate: ``evaluate(model, splits, config) -> dict`` of test figures.
+        defaults: the builder's tunable keywords and their defaults.
+        fit: fit settings (``epochs``, ``batch_size``, schedule); keys disjoint from ``defaults``.
+        name: the entry's name; the builder's function name if None.
+        constants: builder keywords fixed by the dataset (``input_shape``, ``num_classes``).
+        space: ``space(hp) -> dict`` of KerasTuner hyperparameters, keys a subset of
+            ``defaults`` and ``fit``.
+        signature: the export signature.
+        describe: ``describe(entry, config) -> dict`` of decoding facts for the model card.
+        tiny: overrides that make the model small and fast, for tests.
+
+    Returns:
+        A decorator that records the entry and returns the builder unchanged, so one
+        builder can be registered under several names (one per dataset).
+
+    Example:
+        >>> @register(task="classification", dataset="mnist", data=..., evaluate=...,
+        ...           defaults=dict(units=512), fit=dict(epochs=12, batch_size=128))
+        ... def mnist_mlp(name, input_shape, num_classes, units): ...
+    """
+
+    def decorator(builder):
+        entry_name = name or builder.__name__
+        overlap = set(defaults) & set(fit)
+        assert not overlap, f"{entry_name}: keys both in defaults and fit: {overlap}"
+        parameters = inspect.signature(builder).parameters
+        missing = set(defaults) | set(constants or {}) | {"name"}
+        missing -= set(parameters)
+        assert not missing, f"{entry_name}: builder lacks keywords {missing}"
+        assert entry_name not in _ENTRIES, f"entry {entry_name} registered twice"
+        doc = inspect.getdoc(builder) or ""
+        _ENTRIES[entry_name] = Entry(
+            name=entry_name,
+            builder=builder,
+            task=task,
+            dataset=dataset,
+            data=data,
+            evaluate=evaluate,
+            defaults=dict(defaults),
+            fit=dict(fit),
+            constants=dict(constants or {}),
+            space=space,
+            signature=signature,
+            describe=describe,
+            tiny=dict(tiny or {}),
+            description=" ".join(doc.split("\n\n")[0].split()),
+            family=builder.__module__,
+        )
+        return builder
+
+    return decorator
+
+
+def _load():
+    global _LOADED
+    if not _LOADED:
+        for module in FAMILIES:
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
+        _LOADED = True
+
+
+def names():
+    """All entry names, sorted."""
+    _load()
+    return sorted(_ENTRIES)
+
+
+def get(name):
+    """Look an entry up by name.
+
+    Raises:
+        ZooError: no entry has that name (the message lists the known ones).
+    """
+    _load()
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise errors.ZooError(f"unknown entry {name!r}; known: {', '.join(sorted(_ENTRIES))}") from None
+
+
+def entries():
+    """All entries, sorted by name."""
+    return [_ENTRIES[name] for name in names()]
+
+
+def summary(entry):
+    """One row of ``zoo list``: name, task, dataset, input shape, parameter count."""
+    model = entry.build()
+    shapes = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+    return {
+        "name": entry.name,
+        "task": entry.task,
+        "dataset": entry.dataset,
+        "input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes],
+        "parameters": int(model.count_params()),
+        "description": entry.description,
+    }
+
+
+def sanity_check_space(entry):
+    """Assert that a search space only names keys the entry knows (a test calls this)."""
+    if entry.space is None:
+        return set()
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    chosen = entry.space(hp)
+    unknown = set(chosen) - set(entry.settings)
+    return unknown
+
+
