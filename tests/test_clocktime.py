@@ -76,7 +76,7 @@ def test_cse_summary_rejects_bad_input():
 
 
 def test_bins_round_trip():
-    for bins in (12, 24, 72, 144, 720):
+    for bins in (12, 24, 72, 96, 144, 192, 360, 720):
         index = np.arange(bins)
         centres = clocktime.bin_centre(index, bins)
         np.testing.assert_array_equal(clocktime.bin_of(centres, bins), index)
@@ -90,8 +90,8 @@ def test_bins_round_trip():
     assert np.all(error <= 5.0 + 1e-9)
 
 
-@pytest.mark.parametrize("bins", [0, 7, 500, -12, 12.0, True])
-def test_bins_must_divide_720(bins):
+@pytest.mark.parametrize("bins", [0, -12, 12.0, True, 10**6])
+def test_bins_must_be_positive_integers(bins):
     with pytest.raises(ValueError, match="bins"):
         clocktime.bin_of(10, bins)
 

@@ -1590,8 +1590,17 @@ def _check_size(size):
     return int(size)
 
 
-def _render(hour, minute, rng, size, style, sub_minute, mode):
-    """Shared body of render_clock and render_clock_rgb."""
+GEOMETRY_POINTS = ("centre", "twelve", "three", "hour_tip", "minute_tip")
+"""The keypoints :func:`render_batch` reports with ``return_geometry``: the pivot,
+the points of the dial's rim at 12 and at 3 o'clock (one dial radius out), and the
+tips of the hour and minute hands, in output pixel coordinates (x right, y down)."""
+
+
+def _render(hour, minute, rng, size, style, sub_minute, mode, geometry=False):
+    """Shared body of render_clock and render_clock_rgb.
+
+    With ``geometry`` it also returns the (5, 2) keypoints of :data:`GEOMETRY_POINTS`.
+    """
     hour, minute = _check_time(hour, minute)
     size = _check_size(size)
     if not isinstance(rng, np.random.Generator):
@@ -1626,7 +1635,17 @@ def _render(hour, minute, rng, size, style, sub_minute, mode):
         _draw_glare(canvas, style)
 
     image = image.reduce(SUPERSAMPLE)
-    return _apply_camera(image, style, stream)
+    pixels = _apply_camera(image, style, stream)
+    if not geometry:
+        return pixels
+    hour_along, _ = _direction(hour_angle)
+    minute_along, _ = _direction(minute_angle)
+    dial_points = np.array(
+        [[0.0, 0.0], [0.0, -1.0], [1.0, 0.0], hour_along * style.hour_length, minute_along * style.minute_length]
+    )
+    # The camera effects move no pixels, so the canvas map, scaled down by the
+    # supersampling factor, takes dial points to output pixel coordinates.
+    return pixels, (canvas.project(dial_points) / SUPERSAMPLE).astype(np.float32)
 
 
 def render_clock(hour, minute, rng, size=150, style=None, sub_minute=None):
@@ -1688,7 +1707,8 @@ def _check_count(count, name="count"):
     return int(count)
 
 
-def render_batch(count, seed, size=150, include=None, exclude=None, start=0, return_styles=False):
+def render_batch(count, seed, size=150, include=None, exclude=None, start=0, return_styles=False,
+                 return_geometry=False):
     """Render ``count`` random clocks with uniformly random times.
 
     Image ``i`` is drawn from ``np.random.default_rng([seed, start + i])``
@@ -1703,6 +1723,8 @@ def render_batch(count, seed, size=150, include=None, exclude=None, start=0, ret
         exclude: Style tags to avoid.
         start: Index of the first image within the seed's sequence.
         return_styles: Also return the list of :class:`ClockStyle` used.
+        return_geometry: Also return float32 (count, 5, 2) keypoints, see
+            :data:`GEOMETRY_POINTS` (returned before the styles).
 
     Returns:
         ``(images, labels)``: uint8 (count, size, size) and int64 (count, 2)
@@ -1722,18 +1744,22 @@ def render_batch(count, seed, size=150, include=None, exclude=None, start=0, ret
     exclude = _check_tags(exclude, "exclude")
     images = np.empty((count, size, size), dtype=np.uint8)
     labels = np.empty((count, 2), dtype=np.int64)
+    geometry = np.empty((count, len(GEOMETRY_POINTS), 2), dtype=np.float32)
     styles = []
     for offset in range(count):
         rng = np.random.default_rng([seed, start + offset])
         hour, minute = divmod(int(rng.integers(720)), 60)
         style = sample_style(rng, include, exclude)
-        images[offset] = render_clock(hour, minute, rng, size, style)
+        images[offset], geometry[offset] = _render(hour, minute, rng, size, style, None, "L", geometry=True)
         labels[offset] = (hour, minute)
         if return_styles:
             styles.append(style)
+    result = (images, labels)
+    if return_geometry:
+        result += (geometry,)
     if return_styles:
-        return images, labels, styles
-    return images, labels
+        result += (styles,)
+    return result
 
 
 def write_dataset(

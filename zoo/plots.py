@@ -30,3 +30,44 @@ def learning_curves(history, path, title=""):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def image_gallery(images, captions, path, title="", columns=6):
+    """A grid of grayscale or RGB uint8 images with a caption under each."""
+    import numpy as np
+
+    count = len(images)
+    rows = max(1, int(np.ceil(count / columns)))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.5 * rows), squeeze=False)
+    for axis in axes.ravel():
+        axis.axis("off")
+    for axis, image, caption in zip(axes.ravel(), images, captions):
+        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+        axis.set_title(caption, fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def error_histograms(errors_by_row, path, title=""):
+    """Histograms of common-sense errors (minutes, log-scaled counts), one line per row."""
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    edges = np.concatenate([[0, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 240, 361]])
+    centres = np.arange(len(edges) - 1)
+    for row, values in errors_by_row.items():
+        counts, _ = np.histogram(values, bins=edges)
+        axis.plot(centres, counts / max(1, len(values)), marker="o", label=f"{row} (mean {np.mean(values):.1f})")
+    axis.set_xticks(centres)
+    axis.set_xticklabels([f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:])], rotation=45, fontsize=8)
+    axis.set_xlabel("common-sense error (minutes)")
+    axis.set_ylabel("share of test clocks")
+    axis.set_yscale("log")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    axis.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

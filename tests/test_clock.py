@@ -1,0 +1,136 @@
+"""The clock readers: targets and decoding agree, data comes from renders or Leiden folders."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, run_zoo
+from zoo import clock, clockface, clocktime, registry
+
+READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
+
+
+def perfect_outputs(entry, config, labels):
+    """What a perfect reader of ``entry`` outputs: its training targets."""
+    kind = clock.describe_clock(entry, config)["kind"]
+    outputs = clock.targets(kind, labels, config)
+    for hand in ("hour", "minute"):
+        if f"{hand}_bins" in outputs:  # The model turns its angle distribution into (sin, cos).
+            outputs[hand] = np.asarray(clock.CircularMean(config["angle_bins"])(outputs[f"{hand}_bins"]))
+    return outputs
+
+
+@pytest.mark.parametrize("name", READERS)
+def test_targets_decode_back_to_the_time(name):
+    entry = registry.get(name)
+    config = entry.resolve({"bins": 720} if name == "clock_classifier" else {})
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.integers(0, 12, 500), rng.integers(0, 60, 500)], axis=1)
+    decode = clock.describe_clock(entry, config)
+    minutes, confidence = clocktime.decode_outputs(perfect_outputs(entry, config, labels), decode)
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
+    # 720 bins have centres at t + 0.5; every other reader decodes exactly.
+    assert clocktime.common_sense_error(minutes, truth).max() <= 0.5 + 1e-6
+    assert np.all((confidence >= 0) & (confidence <= 1))
+
+
+def test_bins_decode_at_the_bin_centre():
+    entry = registry.get("clock_classifier")
+    config = entry.resolve({"bins": 24})
+    labels = np.array([[2, 58], [3, 0], [11, 59]])
+    minutes, _ = clocktime.decode_outputs(perfect_outputs(entry, config, labels), clock.describe_clock(entry, config))
+    np.testing.assert_allclose(minutes, [165.0, 195.0, 705.0])
+
+
+def test_hands_reader_avoids_the_hour_boundary_mistake():
+    # The hour hand of 2:58 is almost on the 3; a separate hour head would say 3:58.
+    hour_hand = clocktime.angle_encoding(np.array([181.0]), 720)
+    minute_hand = clocktime.angle_encoding(np.array([58.0]), 60)
+    decode = {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"}
+    minutes, _ = clocktime.decode_outputs({"hour": hour_hand, "minute": minute_hand}, decode)
+    assert minutes[0] == pytest.approx(178.0)
+
+
+def test_parallel_render_equals_serial_and_is_cached(monkeypatch):
+    parallel = clock.render(40, seed=3, size=32, workers=2, progress=False)
+    serial = clockface.render_batch(40, 3, size=32)
+    np.testing.assert_array_equal(parallel[0], serial[0])
+    np.testing.assert_array_equal(parallel[1], serial[1])
+    calls = []
+    monkeypatch.setattr(clockface, "render_batch", lambda *args, **kwargs: calls.append(1))
+    again = clock.render(40, seed=3, size=32, workers=2, progress=False)
+    assert not calls
+    np.testing.assert_array_equal(again[0], serial[0])
+
+
+def test_rendered_splits_use_a_held_out_test_seed():
+    entry = registry.get("clock_hands")
+    config = entry.resolve({"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16})
+    splits = entry.data(entry, config, seed=5)
+    assert splits.info["test_seed"] == clock.TEST_SEED
+    images, labels = splits.test_arrays
+    expected_images, expected_labels = clockface.render_batch(16, clock.TEST_SEED, size=32)
+    np.testing.assert_array_equal(labels, expected_labels)
+    batch_images, batch_targets = next(iter(splits.train))
+    assert batch_images.shape[1:] == (32, 32, 1) and set(batch_targets) == {"hour_bins", "minute_bins", "keypoints"}
+    keypoints = batch_targets["keypoints"].numpy()
+    assert keypoints.shape[1:] == (5, 2) and np.all((keypoints > -0.5) & (keypoints < 1.5))
+
+
+def test_leiden_folder_is_resized_and_split(tmp_path):
+    clockface.write_dataset(tmp_path / "leiden", 50, seed=9, size=60)
+    entry = registry.get("clock_multihead")
+    config = entry.resolve({"image_size": 48})
+    splits = entry.data(entry, config, path=tmp_path / "leiden")
+    assert splits.info["train"] == 40 and splits.info["val"] == 5 and splits.info["test"] == 5
+    assert splits.test_arrays[0].shape == (5, 48, 48)
+
+
+def test_test_seed_is_refused():
+    entry = registry.get("clock_hands")
+    from zoo import errors
+
+    with pytest.raises(errors.ZooError, match="test clocks"):
+        entry.data(entry, entry.resolve(), seed=clock.TEST_SEED)
+
+
+def test_train_a_tiny_reader_through_the_cli(tmp_path):
+    out = tmp_path / "hands"
+    result = run_zoo(
+        "train", "clock_hands", "--epochs", "1", "--quiet", "--out", out,
+        "--hp", "image_size=32", "--hp", "width=8", "--hp", "dense_units=16",
+        "--hp", "train_count=128", "--hp", "val_count=32", "--hp", "test_count=32",
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"test_cse_mean", "test_cse_median", "test_cse_p90", "test_cse_within_1"} <= set(metrics)
+    assert 0 <= metrics["test_cse_mean"] <= 360
+
+
+def test_bad_leiden_folder_is_one_line(tmp_path):
+    (tmp_path / "images.npy").write_bytes(b"junk")
+    assert_one_line_error(run_zoo("train", "clock_hands", "--data", tmp_path, "--epochs", "1"), "cannot read clocks")
+
+
+def test_loss_study_writes_tables_and_figures(tmp_path):
+    from zoo import clockstudy
+
+    results = clockstudy.run_study("loss", tmp_path / "study", epochs=1, train_count=64, image_size=48)
+    assert [row["row"] for row in results] == ["loss=mae", "loss=mse"]
+    assert all(row["report_cse"] is not None and 0 <= row["cse_mean"] <= 360 for row in results)
+    for name in ("results.csv", "results.md", "results.json", "errors.png", "worst_loss_mae.png", "worst_loss_mse.png"):
+        assert (tmp_path / "study" / name).stat().st_size > 0, name
+    assert "loss=mse" in (tmp_path / "study" / "results.md").read_text()
+
+
+def test_generalisation_study_scores_held_out_styles(tmp_path):
+    from zoo import clockstudy
+
+    results = clockstudy.run_study(
+        "generalisation", tmp_path / "general", epochs=1, train_count=64, image_size=48, entry="clock_regressor",
+    )
+    assert [row["test_set"] for row in results] == ["in_style", "only_roman", "only_square"]
+    assert results[0]["ratio_to_in_style"] == pytest.approx(1.0)
+    hparams = json.loads((tmp_path / "general" / "held_out_training" / "hparams.json").read_text())
+    assert hparams["exclude_styles"] == ["roman", "square"]

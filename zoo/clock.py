@@ -1,0 +1,770 @@
+"""Task 2 of the report: reading the time from images of analog clocks.
+
+Entries:
+
+- ``clock_classifier``: the time as one of N bins (N in 24, 48, 96, 192, 360, 720),
+  with the report's architectures (listing 1 for 24 bins, 2 for 48, 3 for more).
+- ``clock_regressor``: one linear output, the time as a fraction of 12 hours, loss
+  MAE or MSE (listing 4).
+- ``clock_multihead``: hour classification plus minute regression (listing 5).
+- ``clock_hands``: beyond the report, a reader that respects the clock's geometry:
+  each hand's angle as a (sin, cos) pair, so 11:59 and 0:00 are neighbours rather than
+  the two ends of a scale, and the hour is read from the hour hand *given* the minute
+  hand (:func:`zoo.clocktime.hands_to_minutes`), so 2:58 is not read as 3:58.
+
+Data: clocks rendered by :mod:`zoo.clockface` (cached under ``$ZOO_CACHE_DIR``,
+rendered by a pool of processes), or the Leiden "tell the time" set via ``--data``
+(a folder with ``images.npy`` and ``labels.npy``, any image size). Test clocks are
+rendered from a fixed seed that training never uses. Every reader is scored by the
+common-sense error in minutes (:func:`zoo.clocktime.cse_summary`).
+
+The report trained at 150x150; on a 2-core CPU its listings cost ~280M
+multiply-adds per image there, so the report's readers default to 64x64 here
+(``image_size`` is a hyperparameter).
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import pathlib
+import typing
+
+import keras
+import numpy as np
+
+from zoo import blocks, clockface, clocktime, datasets, errors, registry
+
+# Test clocks come from this seed; a training seed equal to it is refused.
+TEST_SEED = 20261127
+# Validation clocks come from the training seed plus this offset.
+VALIDATION_OFFSET = 7919
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _renderer_version():
+    """A digest of the renderer's source: cached renders are redone when it changes."""
+    return hashlib.sha256(pathlib.Path(clockface.__file__).read_bytes()).hexdigest()[:12]
+
+
+class ClockSet(typing.NamedTuple):
+    """Clock images with their labels and, for rendered clocks, their keypoints."""
+
+    images: np.ndarray  # uint8 (N, H, W)
+    labels: np.ndarray  # int64 (N, 2): hour 0-11, minute 0-59
+    geometry: np.ndarray | None  # float32 (N, 5, 2) pixel keypoints, see zoo.clockface.GEOMETRY_POINTS
+
+    def subset(self, index):
+        return ClockSet(self.images[index], self.labels[index], None if self.geometry is None else self.geometry[index])
+
+
+def render(count, seed, size, include=None, exclude=None, workers=None, progress=True):
+    """Render ``count`` clocks, in parallel, cached on disk.
+
+    Image ``i`` depends only on ``(seed, i)``, so slices rendered by separate
+    processes equal one big render, and a cached set is reused across runs.
+
+    Args:
+        count: number of clocks.
+        seed: the render seed.
+        size: image width and height.
+        include: style tags every clock must have (held-out style tests).
+        exclude: style tags no clock may have.
+        workers: processes (default: all cores).
+        progress: show a progress bar.
+
+    Returns:
+        :class:`ClockSet` with keypoints.
+    """
+    include = tuple(sorted(include or ()))
+    exclude = tuple(sorted(exclude or ()))
+    key = json.dumps([count, seed, size, include, exclude, _renderer_version()])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    cached = datasets.cache_dir() / "clocks" / f"clocks-{seed}-{count}-{size}-{digest}.npz"
+    if cached.exists():
+        try:
+            with np.load(cached) as data:
+                return ClockSet(data["images"], data["labels"], data["geometry"])
+        except (OSError, ValueError, KeyError):
+            cached.unlink(missing_ok=True)
+
+    workers = workers or os.cpu_count() or 1
+    chunk = 250
+    jobs = [
+        dict(count=min(chunk, count - start), seed=seed, size=size, include=include, exclude=exclude, start=start,
+             return_geometry=True)
+        for start in range(0, count, chunk)
+    ]
+    clocks = ClockSet(
+        np.empty((count, size, size), dtype=np.uint8),
+        np.empty((count, 2), dtype=np.int64),
+        np.empty((count, len(clockface.GEOMETRY_POINTS), 2), dtype=np.float32),
+    )
+    bar = None
+    if progress:
+        import tqdm
+
+        bar = tqdm.tqdm(total=count, desc=f"rendering {count} clocks (seed {seed})", unit="clock", leave=False)
+
+    def store(job, part):
+        for target, values in zip(clocks, part):
+            target[job["start"]:job["start"] + job["count"]] = values
+        if bar:
+            bar.update(job["count"])
+
+    if workers > 1 and len(jobs) > 1:
+        # 'spawn' keeps TensorFlow's threads out of the workers (forking a process that
+        # runs TensorFlow is unsafe); the workers import only zoo.clockface (numpy, Pillow).
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(clockface.render_batch, **job) for job in jobs]
+            for job, future in zip(jobs, futures):
+                store(job, future.result())
+    else:
+        for job in jobs:
+            store(job, clockface.render_batch(**job))
+    if bar:
+        bar.close()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_name(cached.name + ".partial.npz")
+        np.savez(temporary, images=clocks.images, labels=clocks.labels, geometry=clocks.geometry)
+        os.replace(temporary, cached)
+    except OSError:
+        pass  # A read-only cache only costs time.
+    return clocks
+
+
+def resize_images(images, size):
+    """Resize uint8 grayscale images (N, H, W) to (N, size, size), bilinear with
+    antialiasing (Pillow), as serve does for photos."""
+    if images.shape[1:] == (size, size):
+        return images
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR)) for image in images])
+
+
+def split_counts(config, limit=None):
+    """Rendered (train, validation, test) counts; small runs get proportionally small
+    validation and test sets (at least 64 clocks each)."""
+    train_count = min(limit, config["train_count"]) if limit else config["train_count"]
+    return (
+        train_count,
+        min(config["val_count"], max(64, train_count // 4)),
+        min(config["test_count"], max(64, train_count // 4)),
+    )
+
+
+def load_clocks(config, path=None, seed=42, limit=None):
+    """Train, validation and test clocks as ``{split: ClockSet}``.
+
+    With ``path``: a Leiden-format folder, split 80/10/10 with a fixed permutation.
+    Without: rendered clocks; training from ``seed``, validation from
+    ``seed + VALIDATION_OFFSET``, test from :data:`TEST_SEED`.
+    """
+    size = config["image_size"]
+    if path is not None:
+        try:
+            images, labels = clockface.load_leiden(path)
+        except ValueError as error:
+            raise errors.DataError(f"cannot read clocks at {path}: {error}") from None
+        clocks = ClockSet(resize_images(images, size), labels, None)
+        order = np.random.default_rng(0).permutation(len(images))
+        tenth = max(1, len(images) // 10)
+        parts = {"test": order[:tenth], "val": order[tenth:2 * tenth], "train": order[2 * tenth:]}
+        if limit:
+            parts["train"] = parts["train"][:limit]
+        return {split: clocks.subset(index) for split, index in parts.items()}, str(path)
+    if seed == TEST_SEED or seed + VALIDATION_OFFSET == TEST_SEED:
+        raise errors.ZooError(f"--seed {seed} would render the test clocks; pick another seed")
+    exclude = tuple(config.get("exclude_styles", ()))
+    train_count, val_count, test_count = split_counts(config, limit)
+    return {
+        "train": render(train_count, seed, size, exclude=exclude),
+        "val": render(val_count, seed + VALIDATION_OFFSET, size, exclude=exclude),
+        "test": render(test_count, TEST_SEED, size, exclude=exclude),
+    }, "rendered by zoo.clockface"
+
+
+def targets(kind, labels, config, geometry=None):
+    """Training targets for a reader of ``kind`` from ``[hour, minute]`` labels.
+
+    Readers with a keypoint head (``keypoint_weight`` > 0) also get the keypoints in
+    [0, 1] image coordinates; clocks without keypoints (the Leiden set) get NaN, which
+    the keypoint loss skips.
+    """
+    minutes = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(np.float64)
+    extra = {}
+    if config.get("keypoint_weight"):
+        if geometry is None:
+            extra["keypoints"] = np.full((len(labels), len(clockface.GEOMETRY_POINTS), 2), np.nan, dtype=np.float32)
+        else:
+            extra["keypoints"] = (geometry / config["image_size"]).astype(np.float32)
+    if kind == "clock_bins":
+        bins = config["bins"]
+        return {"probabilities": np.eye(bins, dtype=np.float32)[clocktime.bin_of(minutes, bins)]}
+    if kind == "clock_regression":
+        return {"time": (minutes / clocktime.MINUTES_PER_DIAL).astype(np.float32)[:, None]}
+    if kind == "clock_multihead":
+        return {
+            "hour": np.eye(12, dtype=np.float32)[labels[:, 0] % 12],
+            "minute": (labels[:, 1] / 60.0).astype(np.float32)[:, None],
+        }
+    hour_turns = minutes / clocktime.MINUTES_PER_DIAL
+    minute_turns = np.mod(minutes, 60.0) / 60.0
+    if config.get("angles"):  # clock_polar: distributions over its polar grid's angles.
+        return {
+            "hour_bins": angle_distribution(hour_turns, config["angles"]),
+            "minute_bins": angle_distribution(minute_turns, config["angles"]),
+            **extra,
+        }
+    if config.get("angle_bins"):
+        return {
+            "hour_bins": angle_distribution(hour_turns, config["angle_bins"]),
+            "minute_bins": angle_distribution(minute_turns, config["angle_bins"]),
+            **extra,
+        }
+    return {
+        "hour": clocktime.angle_encoding(minutes, clocktime.MINUTES_PER_DIAL).astype(np.float32),
+        "minute": clocktime.angle_encoding(np.mod(minutes, 60.0), 60.0).astype(np.float32),
+        **extra,
+    }
+
+
+def clock_data(entry, config, path=None, seed=42, limit=None):
+    """The entry's clocks as :class:`zoo.datasets.Splits` with targets for its heads."""
+    import tensorflow as tf
+
+    splits, source = load_clocks(config, path, seed, limit)
+    kind = describe_clock(entry, config)["kind"]
+    batch_size = config["batch_size"]
+
+    def pipeline(clocks, training):
+        pairs = (clocks.images[..., None], targets(kind, clocks.labels, config, clocks.geometry))
+        dataset = tf.data.Dataset.from_tensor_slices(pairs).cache()
+        if training:
+            dataset = dataset.shuffle(len(clocks.images), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(batch_size, drop_remainder=training and len(clocks.images) >= batch_size)
+        dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    train_count = len(splits["train"].images)
+    info = {
+        "source": source,
+        "train": int(train_count),
+        "val": int(len(splits["val"].images)),
+        "test": int(len(splits["test"].images)),
+        "image_size": config["image_size"],
+        "test_seed": TEST_SEED if path is None else None,
+        "exclude_styles": list(config.get("exclude_styles", ())),
+    }
+    return datasets.Splits(
+        train=pipeline(splits["train"], True),
+        val=pipeline(splits["val"], False),
+        test=pipeline(splits["test"], False),
+        steps_per_epoch=max(1, train_count // batch_size),
+        info=info,
+        test_arrays=(splits["test"].images, splits["test"].labels),
+    )
+
+
+# ----------------------------------------------------------------------------- decoding and scoring
+
+
+def describe_clock(entry, config):
+    """Card facts: how to decode the outputs into a time, and how to prepare images."""
+    kinds = {
+        "clock_classifier": {"kind": "clock_bins", "output": "probabilities", "bins": config.get("bins")},
+        "clock_regressor": {"kind": "clock_regression", "output": "time", "scale": clocktime.MINUTES_PER_DIAL},
+        "clock_multihead": {"kind": "clock_multihead", "hour_output": "hour", "minute_output": "minute",
+                            "minute_scale": 60},
+    }
+    decode = kinds.get(entry.name, {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"})
+    return {**decode, "color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+
+
+def predict_minutes(model, images, decode, batch_size=256):
+    """Read the time of uint8 images (N, H, W) with a Keras reader.
+
+    Returns:
+        ``(minutes, confidence)`` float arrays (N,).
+    """
+    outputs = model.predict(images[..., None].astype("float32"), batch_size=batch_size, verbose=0)
+    return clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, decode)
+
+
+def evaluate_clock(model, splits, config):
+    """Common-sense error of the reader on the test clocks (mean, median, p90, within 1 minute)."""
+    images, labels = splits.test_arrays
+    # Builders name their model after the entry, so the model says how to decode itself.
+    decode = describe_clock(registry.get(model.name), config)
+    minutes, _ = predict_minutes(model, images, decode)
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
+    summary = clocktime.cse_summary(minutes, truth)
+    return {f"test_cse_{key}": value for key, value in summary.items()}
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _image_input(image_size):
+    inputs = keras.Input(shape=(image_size, image_size, 1), name="image")
+    return inputs, keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+
+
+# The report's convolutional stacks: (filters, kernel) of three Conv-MaxPool stages.
+LISTINGS = {
+    1: ((32, 4), (64, 4), (64, 5)),
+    2: ((32, 3), (64, 3), (64, 4)),
+    3: ((32, 4), (64, 4), (64, 5)),
+    4: ((32, 4), (64, 5), (64, 5)),
+}
+
+
+def _report_stack(x, listing, prefix=""):
+    for index, (filters, kernel) in enumerate(LISTINGS[listing], start=1):
+        x = keras.layers.Conv2D(filters, kernel, activation="relu", name=f"{prefix}conv{index}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"{prefix}pool{index}")(x)
+    return keras.layers.Flatten(name=f"{prefix}flatten")(x)
+
+
+def _regression_head(x, prefix="reg_"):
+    """The report's regression head: Dense 256, 256, 128, 128, 128, Dropout 0.5."""
+    for index, units in enumerate((256, 256, 128, 128, 128), start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"{prefix}dense{index}")(x)
+    return keras.layers.Dropout(0.5, name=f"{prefix}drop")(x)
+
+
+def clock_classifier(name, image_size=64, bins=192, learning_rate=1e-3, label_smoothing=0.0):
+    """The report's bin classifier: three Conv-MaxPool stages, softmax over N time bins.
+
+    The stack follows the report's listing for the number of bins: listing 1 for 24,
+    listing 2 for 48, listing 3 (with a Dense 128 layer) for 96 and more.
+    """
+    clocktime.bin_centre(0, bins)  # Validates bins (a positive integer).
+    listing = {24: 1, 48: 2}.get(bins, 3)
+    inputs, x = _image_input(image_size)
+    x = _report_stack(x, listing)
+    if listing == 3:
+        x = keras.layers.Dense(128, activation="relu", name="dense")(x)
+    x = keras.layers.Dropout(0.5, name="drop")(x)
+    outputs = keras.layers.Dense(bins, activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs, {"probabilities": outputs}, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={"probabilities": keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)},
+        metrics={"probabilities": ["accuracy"]},
+    )
+    return model
+
+
+def clock_regressor(name, image_size=64, loss="mse", learning_rate=1e-3):
+    """The report's regressor: three Conv-MaxPool stages, five Dense layers, one linear
+    output (the time as a fraction of 12 hours), loss MAE or MSE (listing 4)."""
+    if loss not in ("mae", "mse"):
+        raise ValueError(f"loss must be 'mae' or 'mse'; received {loss!r}")
+    inputs, x = _image_input(image_size)
+    x = _report_stack(x, 4)
+    x = _regression_head(x, prefix="")
+    outputs = keras.layers.Dense(1, name="time")(x)
+    model = keras.Model(inputs, {"time": outputs}, name=name)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss={"time": loss})
+    return model
+
+
+def clock_multihead(name, image_size=64, learning_rate=1e-3, minute_weight=1.0):
+    """The report's multi-head reader: a shared stack, an hour classifier (12 classes)
+    and a minute regressor (minutes / 60), listing 5."""
+    inputs, x = _image_input(image_size)
+    features = _report_stack(x, 3, prefix="")
+    hour = keras.layers.Dense(128, activation="relu", name="class_dense1")(features)
+    hour = keras.layers.Dropout(0.5, name="class_drop")(hour)
+    hour = keras.layers.Dense(12, activation="softmax", name="hour")(hour)
+    minute = _regression_head(features)
+    minute = keras.layers.Dense(1, name="minute")(minute)
+    model = keras.Model(inputs, {"hour": hour, "minute": minute}, name=name)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={"hour": "categorical_crossentropy", "minute": "mse"},
+        loss_weights={"hour": 1.0, "minute": minute_weight},
+        metrics={"hour": ["accuracy"]},
+    )
+    return model
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CircularMean(keras.layers.Layer):
+    """The (sin, cos) of the mean direction of a distribution over equal angle bins.
+
+    Bin ``k`` of ``bins`` is centred on ``(k + 0.5) / bins`` of a turn clockwise from
+    12. The result's length is the distribution's concentration: near 1 when the
+    network is sure, near 0 when it spreads its belief round the dial.
+    """
+
+    def __init__(self, bins, **kwargs):
+        super().__init__(**kwargs)
+        self.bins = bins
+        angles = 2 * np.pi * (np.arange(bins) + 0.5) / bins
+        self.directions = np.stack([np.sin(angles), np.cos(angles)], axis=1).astype("float32")
+
+    def call(self, probabilities):
+        return keras.ops.matmul(probabilities, keras.ops.convert_to_tensor(self.directions))
+
+    def get_config(self):
+        return {**super().get_config(), "bins": self.bins}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SpatialSoftArgmax(keras.layers.Layer):
+    """Expected (x, y) of each channel's spatial softmax, in [0, 1] image coordinates.
+
+    A differentiable keypoint detector (DSNT): heatmap logits (N, H, W, K) in,
+    coordinates (N, K, 2) out, precise to a fraction of a heatmap cell.
+    """
+
+    def call(self, logits):
+        shape = keras.ops.shape(logits)
+        height, width, channels = shape[1], shape[2], shape[3]
+        flat = keras.ops.reshape(logits, (-1, height * width, channels))
+        weights = keras.ops.softmax(flat, axis=1)
+        rows = (keras.ops.arange(height, dtype="float32") + 0.5) / keras.ops.cast(height, "float32")
+        columns = (keras.ops.arange(width, dtype="float32") + 0.5) / keras.ops.cast(width, "float32")
+        grid_y = keras.ops.reshape(keras.ops.repeat(rows[:, None], width, axis=1), (1, height * width, 1))
+        grid_x = keras.ops.reshape(keras.ops.repeat(columns[None, :], height, axis=0), (1, height * width, 1))
+        x = keras.ops.sum(weights * grid_x, axis=1)
+        y = keras.ops.sum(weights * grid_y, axis=1)
+        return keras.ops.stack([x, y], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def masked_keypoint_loss(y_true, y_pred):
+    """Mean squared keypoint error over the keypoints that are known (not NaN)."""
+    known = keras.ops.isfinite(y_true)
+    difference = keras.ops.where(known, y_pred - keras.ops.where(known, y_true, 0.0), 0.0)
+    count = keras.ops.maximum(keras.ops.sum(keras.ops.cast(known, "float32"), axis=(1, 2)), 1.0)
+    return keras.ops.sum(keras.ops.square(difference), axis=(1, 2)) / count
+
+
+def angle_distribution(turns, bins, spread=1.0):
+    """Soft training targets for an angle: a von Mises bump over ``bins`` angle bins.
+
+    Args:
+        turns: angles as fractions of a turn, (N,).
+        bins: number of bins.
+        spread: the bump's standard deviation in bins.
+
+    Returns:
+        float32 (N, bins), rows summing to 1.
+    """
+    centres = 2 * np.pi * (np.arange(bins) + 0.5) / bins
+    concentration = 1.0 / (2 * np.pi * spread / bins) ** 2
+    logits = concentration * np.cos(centres[None, :] - 2 * np.pi * np.asarray(turns)[:, None])
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2, angle_bins=60,
+                keypoint_weight=10.0, learning_rate=2e-3, weight_decay=1e-4):
+    """A geometric reader: a BN-ReLU CNN reads each hand's angle.
+
+    Strided convolutions halve the image four times (width, 2x, 4x, ~5x channels)
+    down to a small grid that is flattened, not pooled, so the head still knows where
+    things are. Each hand gets a softmax over ``angle_bins`` directions, trained with
+    cross-entropy against a soft bump around the true angle (strong gradients from the
+    first step, unlike a plain regression), and reported as the (sin, cos) of the
+    distribution's mean direction, which is sub-bin precise; with ``angle_bins=0`` the
+    heads regress (sin, cos) directly with MSE. The hour is read from the hour hand
+    given the minute hand (:func:`zoo.clocktime.hands_to_minutes`).
+
+    With ``keypoint_weight`` > 0, a keypoint head (soft-argmax heatmaps at a quarter of
+    the input's resolution) also learns where the pivot, the 12 and 3 o'clock rim
+    points and the two hand tips are, from the renderer's geometry: a strong, dense
+    signal that teaches the backbone to find the dial and the hands long before the
+    angle heads alone would.
+    """
+    inputs, x = _image_input(image_size)
+
+    def conv(x, filters, strides, label, kernel=3):
+        x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=label)(x)
+        x = keras.layers.BatchNormalization(name=f"{label}_bn")(x)
+        return keras.layers.ReLU(name=f"{label}_relu")(x)
+
+    x = conv(x, width, 2, "stem", kernel=5)
+    features = []
+    for stage, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
+        x = conv(x, filters, 2, f"stage{stage}_down")
+        x = conv(x, filters, 1, f"stage{stage}_conv")
+        features.append(x)
+    outputs, losses, weights = {}, {}, {}
+    if keypoint_weight:
+        coarse = keras.layers.Conv2DTranspose(width, 2, strides=2, name="keypoint_up")(features[1])
+        fine = keras.layers.Concatenate(name="keypoint_features")([coarse, features[0]])
+        heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 3, padding="same", name="keypoint_heatmaps")(fine)
+        outputs["keypoints"] = SpatialSoftArgmax(name="keypoints")(heatmaps)
+        losses["keypoints"] = masked_keypoint_loss
+        weights["keypoints"] = keypoint_weight
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dropout(dropout_rate, name="drop")(x)
+    x = keras.layers.Dense(dense_units, activation="relu", name="dense")(x)
+    for hand in ("hour", "minute"):
+        if angle_bins:
+            distribution = keras.layers.Dense(angle_bins, activation="softmax", name=f"{hand}_bins")(x)
+            outputs[f"{hand}_bins"] = distribution
+            outputs[hand] = CircularMean(angle_bins, name=hand)(distribution)
+            losses[f"{hand}_bins"] = "categorical_crossentropy"
+        else:
+            outputs[hand] = keras.layers.Dense(2, name=hand)(x)
+            losses[hand] = "mse"
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(
+        optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay), loss=losses,
+        loss_weights={key: weights.get(key, 1.0) for key in losses},
+    )
+    return model
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def keypoint_distance_loss(y_true, y_pred):
+    """Mean distance between predicted and known keypoints ([0, 1] coordinates).
+
+    A distance (not its square) keeps a useful gradient once the keypoints are
+    close, which is where the angle precision comes from. NaN targets (clocks
+    without keypoints) are skipped.
+    """
+    known = keras.ops.all(keras.ops.isfinite(y_true), axis=-1)
+    difference = y_pred - keras.ops.where(keras.ops.isfinite(y_true), y_true, 0.0)
+    distance = keras.ops.sqrt(keras.ops.sum(keras.ops.square(difference), axis=-1) + 1e-8)
+    distance = keras.ops.where(known, distance, 0.0)
+    count = keras.ops.maximum(keras.ops.sum(keras.ops.cast(known, "float32"), axis=1), 1.0)
+    return keras.ops.sum(distance, axis=1) / count
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class DialFrame(keras.layers.Layer):
+    """The first three keypoints (pivot, 12 and 3 o'clock rim points), without gradient:
+    the frame the polar reader samples in is taught by the keypoint loss alone."""
+
+    def call(self, keypoints):
+        return keras.ops.stop_gradient(keypoints[:, :3, :])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class PolarSampler(keras.layers.Layer):
+    """Resamples an image on a polar grid laid in the dial's own frame.
+
+    Given the pivot ``c`` and the rim points at 12 (``t12``) and 3 o'clock (``t3``),
+    the dial point at radius ``r`` (in dial radii) and angle ``a`` (clockwise from
+    12) is ``c + r sin(a) (t3 - c) + r cos(a) (t12 - c)`` in the image: an affine
+    frame, so rotation, scale, offset, squash and shear of the clock are undone.
+    Row ``i`` of the output is radius ``(i + 0.5) / radii * reach``; column ``j`` is the
+    angle ``(j + 0.5) / angles`` of a turn, the same bins as :class:`CircularMean`.
+    A hand becomes a bar along the radius axis at its angle's column.
+
+    Bilinear sampling by flat gathers, which export to ONNX as plain ``Gather`` ops.
+    """
+
+    def __init__(self, radii=16, angles=120, reach=1.05, **kwargs):
+        super().__init__(**kwargs)
+        self.radii = radii
+        self.angles = angles
+        self.reach = reach
+        radius = (np.arange(radii) + 0.5) / radii * reach
+        angle = 2 * np.pi * (np.arange(angles) + 0.5) / angles
+        self.along_three = (radius[:, None] * np.sin(angle)[None, :]).astype("float32")
+        self.along_twelve = (radius[:, None] * np.cos(angle)[None, :]).astype("float32")
+
+    def call(self, image, frame):
+        ops = keras.ops
+        shape = ops.shape(image)
+        count, height, width = shape[0], shape[1], shape[2]
+        size = ops.cast(ops.stack([width, height]), "float32")
+        centre = frame[:, 0, :] * size
+        to_twelve = frame[:, 1, :] * size - centre
+        to_three = frame[:, 2, :] * size - centre
+        along_three = ops.convert_to_tensor(self.along_three)[None]
+        along_twelve = ops.convert_to_tensor(self.along_twelve)[None]
+        # Pixel (i, j) has its centre at (j + 0.5, i + 0.5).
+        x = centre[:, 0, None, None] + along_three * to_three[:, 0, None, None] \
+            + along_twelve * to_twelve[:, 0, None, None] - 0.5
+        y = centre[:, 1, None, None] + along_three * to_three[:, 1, None, None] \
+            + along_twelve * to_twelve[:, 1, None, None] - 0.5
+        x = ops.clip(x, 0.0, ops.cast(width, "float32") - 1.001)
+        y = ops.clip(y, 0.0, ops.cast(height, "float32") - 1.001)
+        left = ops.floor(x)
+        top = ops.floor(y)
+        right_weight = x - left
+        bottom_weight = y - top
+        left = ops.cast(left, "int32")
+        top = ops.cast(top, "int32")
+        flat = ops.reshape(image, (-1,))
+        base = (ops.arange(count, dtype="int32") * height * width)[:, None, None]
+
+        def pixel(row, column):
+            return ops.take(flat, base + row * width + column)
+
+        value = (
+            pixel(top, left) * (1 - right_weight) * (1 - bottom_weight)
+            + pixel(top, left + 1) * right_weight * (1 - bottom_weight)
+            + pixel(top + 1, left) * (1 - right_weight) * bottom_weight
+            + pixel(top + 1, left + 1) * right_weight * bottom_weight
+        )
+        return value[..., None]
+
+    def compute_output_shape(self, image_shape, frame_shape=None):
+        return (image_shape[0], self.radii, self.angles, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "radii": self.radii, "angles": self.angles, "reach": self.reach}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CircularPad(keras.layers.Layer):
+    """Pads the angle axis (axis 2) of a polar feature map with its own wrapped
+    columns, so convolutions see 11:59 next to 12:00."""
+
+    def __init__(self, pad, **kwargs):
+        super().__init__(**kwargs)
+        self.pad = pad
+
+    def call(self, inputs):
+        return keras.ops.concatenate([inputs[:, :, -self.pad:], inputs, inputs[:, :, :self.pad]], axis=2)
+
+    def compute_output_shape(self, input_shape):
+        angles = None if input_shape[2] is None else input_shape[2] + 2 * self.pad
+        return (input_shape[0], input_shape[1], angles, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad}
+
+
+def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
+                learning_rate=2e-3, weight_decay=1e-4):
+    """A two-stage geometric reader: find the dial, unroll it, read the hands.
+
+    A localiser CNN on a 64x64 view finds five keypoints (pivot, the rim at 12 and
+    at 3 o'clock, the two hand tips) as soft-argmax heatmaps, taught by the
+    renderer's geometry. The
+    first three define the dial's affine frame; :class:`PolarSampler` unrolls the
+    full-resolution image in that frame into a (radius x angle) strip where 12 is
+    always column 0 and every hand is a bar at its angle, whatever the clock's
+    rotation, size, position or tilt. A small convolutional network with circular
+    padding along the angle axis then scores every angle for the hour and the minute
+    hand (the same filters at every angle: a hand at 3 looks like a hand at 9), and
+    :class:`CircularMean` turns each score distribution into the hand's (sin, cos).
+    """
+    inputs, x = _image_input(image_size)
+
+    def conv(tensor, filters, strides, label, kernel=3):
+        tensor = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
+                                     name=label)(tensor)
+        tensor = keras.layers.BatchNormalization(name=f"{label}_bn")(tensor)
+        return keras.layers.ReLU(name=f"{label}_relu")(tensor)
+
+    view = x
+    if image_size > 64:
+        view = keras.layers.Resizing(64, 64, interpolation="bilinear", name="localiser_view")(x)
+    located = conv(view, width, 2, "loc_stem", kernel=5)
+    stages = []
+    for stage, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
+        located = conv(located, filters, 2, f"loc{stage}_down")
+        located = conv(located, filters, 1, f"loc{stage}_conv")
+        stages.append(located)
+    # Heatmaps at a quarter of the view's resolution, from every stage: the fine stage
+    # says exactly where an edge is, the coarse ones which edge is the 12 o'clock rim.
+    from_coarse = keras.layers.Conv2DTranspose(32, 4, strides=4, name="loc_up3")(stages[2])
+    from_middle = keras.layers.Conv2DTranspose(32, 2, strides=2, name="loc_up2")(stages[1])
+    merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, stages[0]])
+    merged = conv(merged, 32, 1, "loc_head")
+    heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
+    keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
+
+    polar = PolarSampler(radii, angles, name="polar")(x, DialFrame(name="frame")(keypoints))
+    y = polar
+    for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
+        y = CircularPad(1, name=f"polar{index}_pad")(y)
+        y = keras.layers.ZeroPadding2D(((1, 1), (0, 0)), name=f"polar{index}_rpad")(y)
+        y = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"polar{index}")(y)
+        y = keras.layers.BatchNormalization(name=f"polar{index}_bn")(y)
+        y = keras.layers.ReLU(name=f"polar{index}_relu")(y)
+        if index > 1:
+            y = keras.layers.MaxPooling2D((2, 1), name=f"polar{index}_pool")(y)
+    # Collapse the radius axis: a hand's length and width tell hour from minute hand.
+    y = keras.layers.Conv2D(polar_width * 4, (radii // 8, 1), activation="relu", name="polar_radius")(y)
+    y = CircularPad(2, name="polar_head_pad")(y)
+    y = keras.layers.Conv2D(polar_width * 4, (1, 5), activation="relu", name="polar_head")(y)
+    outputs = {"keypoints": keypoints}
+    for hand in ("hour", "minute"):
+        logits = keras.layers.Conv2D(1, 1, name=f"{hand}_scores")(y)
+        logits = keras.layers.Reshape((angles,), name=f"{hand}_angle_logits")(logits)
+        outputs[f"{hand}_bins"] = keras.layers.Softmax(name=f"{hand}_bins")(logits)
+        outputs[hand] = CircularMean(angles, name=hand)(outputs[f"{hand}_bins"])
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(
+        optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
+        loss={"keypoints": keypoint_distance_loss, "hour_bins": "categorical_crossentropy",
+              "minute_bins": "categorical_crossentropy"},
+        loss_weights={"keypoints": keypoint_weight, "hour_bins": 1.0, "minute_bins": 1.0},
+    )
+    return model
+
+
+CLOCK_FIT = dict(train_count=40000, val_count=2000, test_count=2000, exclude_styles=())
+
+
+def _register_all():
+    common = dict(task="clock", dataset="clocks", data=clock_data, evaluate=evaluate_clock, describe=describe_clock)
+    registry.register(
+        defaults=dict(image_size=64, bins=192, learning_rate=1e-3, label_smoothing=0.0),
+        fit=dict(epochs=20, batch_size=256, **CLOCK_FIT),
+        space=lambda hp: dict(bins=hp.Choice("bins", [24, 48, 96, 192, 360, 720])),
+        signature=registry.Signature(outputs=("probabilities",)),
+        tiny=dict(image_size=48, bins=24, train_count=64),
+        **common,
+    )(clock_classifier)
+    registry.register(
+        defaults=dict(image_size=64, loss="mse", learning_rate=1e-3),
+        fit=dict(epochs=20, batch_size=256, **CLOCK_FIT),
+        space=lambda hp: dict(loss=hp.Choice("loss", ["mae", "mse"])),
+        signature=registry.Signature(outputs=("time",)),
+        tiny=dict(image_size=48, train_count=64),
+        **common,
+    )(clock_regressor)
+    registry.register(
+        defaults=dict(image_size=64, learning_rate=1e-3, minute_weight=1.0),
+        fit=dict(epochs=20, batch_size=256, **CLOCK_FIT),
+        space=lambda hp: dict(minute_weight=hp.Choice("minute_weight", [0.5, 1.0, 4.0])),
+        signature=registry.Signature(outputs=("hour", "minute")),
+        tiny=dict(image_size=48, train_count=64),
+        **common,
+    )(clock_multihead)
+    registry.register(
+        defaults=dict(image_size=96, width=24, dense_units=256, dropout_rate=0.2, angle_bins=60,
+                      keypoint_weight=10.0, learning_rate=2e-3, weight_decay=1e-4),
+        fit=dict(epochs=15, batch_size=128, schedule="onecycle", **CLOCK_FIT),
+        space=lambda hp: dict(
+            width=hp.Choice("width", [16, 24, 32]),
+            learning_rate=hp.Float("learning_rate", 5e-4, 5e-3, sampling="log"),
+        ),
+        signature=registry.Signature(outputs=("hour", "minute", "hour_bins", "minute_bins", "keypoints")),
+        tiny=dict(image_size=32, width=8, dense_units=16, train_count=64),
+        **common,
+    )(clock_hands)
+    registry.register(
+        defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
+                      learning_rate=2e-3, weight_decay=1e-4),
+        fit=dict(epochs=12, batch_size=128, schedule="onecycle", **CLOCK_FIT),
+        space=lambda hp: dict(
+            polar_width=hp.Choice("polar_width", [8, 16, 24]),
+            keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),
+        ),
+        signature=registry.Signature(outputs=("hour", "minute", "hour_bins", "minute_bins", "keypoints")),
+        tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
+        **common,
+    )(clock_polar)
+
+
+_register_all()
