@@ -50,6 +50,11 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
         raise errors.ZooError("give --data or --no-data, not both")
     model_dir = pathlib.Path(model_dir) if model_dir else pathlib.Path("artifacts") / entry
     out = pathlib.Path(out) if out else (model_dir if model_dir.suffix != ".keras" else model_dir.parent) / "export"
+    # Missing files are reported before TensorFlow loads (seconds saved per typo).
+    if not model_dir.exists():
+        raise errors.ZooError(f"no model at {model_dir} (train one with `zoo train {entry} --out DIR`)")
+    if data is not None and not pathlib.Path(data).exists():
+        raise errors.ZooError(f"--data {data} does not exist")
     cli._quiet_tensorflow()
     from export import exporter
 

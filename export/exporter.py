@@ -241,6 +241,33 @@ def _quality_function(entry, samples, float_session, decode, max_accuracy_drop, 
     return quality
 
 
+def _runtime_versions():
+    """What produced the compared outputs, for the card."""
+    import keras
+    import onnxruntime
+    import tensorflow
+
+    return {
+        "keras": f"keras {keras.__version__}",
+        "onnx": f"onnxruntime {onnxruntime.__version__} (CPUExecutionProvider)",
+        "saved_model": f"tensorflow {tensorflow.__version__}",
+    }
+
+
+def check_onnx(path):
+    """The checker gate: ``onnx.checker`` with the full check (types and shapes inferred).
+
+    Raises:
+        GateError: the checker rejects the file.
+    """
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except Exception as error:  # onnx raises ValidationError and InferenceError
+        raise parity.GateError(f"onnx.checker rejects {pathlib.Path(path).name}: {str(error).splitlines()[0][:300]}") from error
+
+
 def _publish(temporary, out):
     """Move the finished export into place, replacing an older one only now."""
     if out.exists():
@@ -360,10 +387,7 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
         )
     onnx_path = folder / "model.onnx"
     onnx.save(proto, str(onnx_path))
-    try:
-        onnx.checker.check_model(str(onnx_path), full_check=True)
-    except Exception as error:  # onnx raises ValidationError and InferenceError
-        raise parity.GateError(f"onnx.checker rejects the export: {str(error).splitlines()[0][:300]}") from error
+    check_onnx(onnx_path)
     session = parity.onnx_session(onnx_path)
     log(f"[export] {entry.name}: ONNX opset {opset}, inputs {input_names}, outputs {output_names}; "
         f"checker and onnxruntime load passed ({time.perf_counter() - step:.1f} s)")
@@ -378,7 +402,7 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
     parity_section = {
         "tolerance": signature.tolerance,
         "reference": "keras",
-        "runtimes": ["onnxruntime", "saved_model"],
+        "runtimes": _runtime_versions(),
         "batches": parity_report["batches"],
         "max_abs_diff": parity_report["max_abs_diff"],
         "data": samples.report,
@@ -423,7 +447,7 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
         final = onnx.load(str(path))
         cards.embed(final, card)
         onnx.save(final, str(path))
-        onnx.checker.check_model(str(path), full_check=True)
+        check_onnx(path)
         if file == "model.onnx":
             again = parity.run_onnx(parity.onnx_session(path), {name: value[:1] for name, value in samples.parity.items()})
             for name in signature.outputs:
