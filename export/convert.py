@@ -170,6 +170,20 @@ def to_onnx(network, signature, opset):
         message = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
         raise errors.ZooError(f"tf2onnx could not convert the model at opset {opset}: {message}") from error
     name_batch_axis(proto)
+    order_outputs(proto, signature.outputs)
+    return proto
+
+
+def order_outputs(proto, names):
+    """Put the graph's outputs in the signature's order (tf2onnx sorts dict keys), so
+    runtimes that index outputs by position see them as the card lists them."""
+    position = {name: index for index, name in enumerate(names)}
+    ordered = sorted(proto.graph.output, key=lambda value: position.get(value.name, len(position)))
+    copies = [type(value)() for value in ordered]
+    for copy, value in zip(copies, ordered):
+        copy.CopyFrom(value)
+    del proto.graph.output[:]
+    proto.graph.output.extend(copies)
     return proto
 
 

@@ -41,17 +41,35 @@ def _read_json(path):
         raise errors.ZooError(f"cannot read {path}: {error}") from None
 
 
+# Keys of ``entry.describe`` that say how to prepare an image, not how to decode an
+# output: they go to the card's ``preprocessing`` section instead of ``decode``.
+PREPROCESSING_KEYS = ("layout", "color", "size", "resize", "crop", "note")
+
+
 def _describe(entry, config):
-    """The card's ``decode`` and the entry's preprocessing overrides, from ``entry.describe``."""
+    """Split ``entry.describe`` into the card's ``decode``, preprocessing overrides and
+    the image input's value range.
+
+    ``describe`` may return preprocessing facts flat (``"crop": "center_square"``) or
+    under ``"preprocessing"``, and the pixel range as ``"input_range"``; the rest is
+    ``decode``, which must have a ``kind``.
+
+    Returns:
+        ``(decode, preprocessing overrides, input range or None)``.
+    """
     if entry.describe is None:
         raise errors.ZooError(f"{entry.name} has no describe() in the registry: the card cannot say how to decode it")
     facts = dict(entry.describe(entry, config))
-    overrides = facts.pop("preprocessing", None)
+    overrides = dict(facts.pop("preprocessing", None) or {})
+    for key in PREPROCESSING_KEYS:
+        if key in facts:
+            overrides[key] = facts.pop(key)
+    input_range = facts.pop("input_range", None)
     if "kind" not in facts:
         raise errors.ZooError(
             f"{entry.name}: describe() returned {sorted(facts)}; the card's decode needs a 'kind' (see HELPERS.md)"
         )
-    return facts, overrides
+    return facts, overrides, input_range
 
 
 class Samples:
@@ -62,13 +80,17 @@ class Samples:
         test: ``(images, labels)`` of a classifier's whole test set, or None.
         calibration: ``{input: float32 array}`` for int8 calibration, or None.
         report: the card's account of the data (found or not, source, why not).
+        splits: the entry's :class:`zoo.datasets.Splits` when the data was loaded.
+        config: the resolved configuration the splits were made with.
     """
 
-    def __init__(self, parity_inputs, test, calibration, report):
+    def __init__(self, parity_inputs, test, calibration, report, splits=None, config=None):
         self.parity = parity_inputs
         self.test = test
         self.calibration = calibration
         self.report = report
+        self.splits = splits
+        self.config = config
 
 
 def _data_path(data, run):
@@ -151,7 +173,9 @@ def gather_samples(entry, config, network, data, run, calibration_examples, seed
     name = image_inputs[0]
     path = _data_path(data, run)
     try:
-        splits = entry.data(entry, config, path=path, seed=seed)
+        # The run's own seed: entries whose data depends on it (rendered training
+        # clocks) then calibrate on the examples the model was trained on.
+        splits = entry.data(entry, config, path=path, seed=int((run or {}).get("seed", 42)))
     except errors.ZooError as error:
         if data is not None:
             raise  # the user named the data: a bad path is their error, not a silent fallback
@@ -160,7 +184,9 @@ def gather_samples(entry, config, network, data, run, calibration_examples, seed
         test_images = np.asarray(splits.test_arrays[0], dtype=np.float32)
         test_labels = np.asarray(splits.test_arrays[1])
     else:
-        test_images, test_labels = _take(splits.test, name, 4096), None
+        test_images, test_labels = _take(splits.test, name, PARITY_ROWS), None
+    if test_images is not None and test_images.ndim == 3 and shapes[name][-1:] == (1,):
+        test_images = test_images[..., None]  # grayscale arrays kept without their channel axis
     if test_images is None or tuple(test_images.shape[1:]) != shapes[name]:
         found = None if test_images is None else list(test_images.shape[1:])
         return synthetic(f"the test images have shape {found}, the model takes {list(shapes[name])}")
@@ -176,11 +202,16 @@ def gather_samples(entry, config, network, data, run, calibration_examples, seed
         "test_examples": int(len(test_images)),
     }
     test = (test_images, test_labels) if entry.task == "classification" and test_labels is not None else None
-    return Samples(parity_inputs, test, calibration, report)
+    return Samples(parity_inputs, test, calibration, report, splits=splits, config=config)
 
 
-def _card_io(entry, network, proto):
-    """The card's ``inputs`` and ``outputs``: names, shapes (batch as null), dtypes, ranges."""
+def _card_io(entry, proto, input_range=None):
+    """The card's ``inputs`` and ``outputs``: names, shapes (batch as null), dtypes, ranges.
+
+    Image inputs take pixels in ``input_range`` (the entry's, default [0, 255]);
+    latent inputs have no range (their prior is in ``decode``).
+    """
+    pixel_range = [_number(value) for value in input_range] if input_range else [0, 255]
     shapes = convert.onnx_shapes(proto)
 
     def shape_of(name):
@@ -190,9 +221,14 @@ def _card_io(entry, network, proto):
     for name in entry.signature.inputs:
         shape = shape_of(name)
         image = len(shape) == 4 and name not in LATENT_INPUTS
-        inputs.append({"name": name, "shape": shape, "dtype": "float32", "range": [0, 255] if image else None})
+        inputs.append({"name": name, "shape": shape, "dtype": "float32", "range": pixel_range if image else None})
     outputs = [{"name": name, "shape": shape_of(name), "dtype": "float32"} for name in entry.signature.outputs]
     return inputs, outputs
+
+
+def _number(value):
+    """255.0 as 255: whole numbers read better in the card."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _quality_function(entry, samples, float_session, decode, max_accuracy_drop, max_output_error):
@@ -221,6 +257,7 @@ def _quality_function(entry, samples, float_session, decode, max_accuracy_drop, 
 
     inputs = samples.parity
     float_outputs = parity.run_onnx(float_session, inputs)
+    float_figures = _evaluate_onnx(entry, float_session, samples)
 
     def quality(session):
         outputs = parity.run_onnx(session, inputs)
@@ -236,9 +273,49 @@ def _quality_function(entry, samples, float_session, decode, max_accuracy_drop, 
             "error_by_output": errors_by_output, "examples": int(len(next(iter(inputs.values())))),
             "verdict": f"mean output error {worst:.3f}% of the float32 output range "
                        f"(at most {max_output_error:g}% is allowed)",
+            "evaluator": {"float32": float_figures, "int8": _evaluate_onnx(entry, session, samples)},
         }
 
     return quality
+
+
+class OnnxAsKeras:
+    """Just enough of a Keras model (``name``, ``predict``, call) over an onnxruntime
+    session for an entry's evaluator to score the exported model."""
+
+    def __init__(self, session, name, input_names):
+        self.session = session
+        self.name = name
+        self.input_names = list(input_names)
+
+    def _inputs(self, inputs):
+        if isinstance(inputs, dict):
+            return {name: np.asarray(inputs[name], dtype=np.float32) for name in self.input_names}
+        if isinstance(inputs, (list, tuple)):
+            return {name: np.asarray(value, dtype=np.float32) for name, value in zip(self.input_names, inputs)}
+        return {self.input_names[0]: np.asarray(inputs, dtype=np.float32)}
+
+    def predict(self, inputs, batch_size=parity.PREDICT_BATCH, verbose=0, **unused):
+        return parity.run_onnx(self.session, self._inputs(inputs), batch_size=batch_size or parity.PREDICT_BATCH)
+
+    def __call__(self, inputs, training=False):
+        return self.predict(inputs)
+
+
+def _evaluate_onnx(entry, session, samples):
+    """The entry's own test figures for an ONNX session, or why they cannot be had.
+
+    Evaluators that only ``predict`` (the clock readers) score the ONNX model as they
+    score Keras; those that need more of Keras (``model.evaluate``) are not feasible.
+    """
+    if samples.splits is None or entry.evaluate is None:
+        return {"feasible": False, "reason": "no test data"}
+    model = OnnxAsKeras(session, entry.name, entry.signature.inputs)
+    try:
+        figures = entry.evaluate(model, samples.splits, samples.config)
+    except Exception as error:  # an evaluator that needs a real Keras model
+        return {"feasible": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:150] if str(error) else ''}"}
+    return json.loads(cards.to_json(figures))
 
 
 def _runtime_versions():
@@ -346,7 +423,7 @@ def export_entry(
     except errors.ZooError as error:
         raise errors.ZooError(f"{run_folder / 'hparams.json'} does not fit entry {name}: {error}") from None
     network = convert.network_to_export(model, entry)
-    decode, preprocessing_overrides = _describe(entry, config)
+    decode, preprocessing_overrides, input_range = _describe(entry, config)
     samples = gather_samples(entry, config, network, data, run, calibration_examples, log=log)
 
     parent_existed = out.parent.exists()
@@ -357,7 +434,7 @@ def export_entry(
     try:
         card = _export_into(
             entry, network, temporary, opset, quantize, quantize_method, samples, decode,
-            preprocessing_overrides, metrics, run, hparams, max_accuracy_drop, max_output_error, log,
+            preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error, log,
         )
         _publish(temporary, out)
     except BaseException:
@@ -373,14 +450,14 @@ def export_entry(
 
 
 def _export_into(entry, network, folder, opset, quantize, quantize_method, samples, decode,
-                 preprocessing_overrides, metrics, run, hparams, max_accuracy_drop, max_output_error, log):
+                 preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error, log):
     import onnx
 
     signature = entry.signature
     step = time.perf_counter()
     proto = convert.to_onnx(network, signature, opset)
     input_names, output_names = convert.onnx_names(proto)
-    if input_names != list(signature.inputs) or sorted(output_names) != sorted(signature.outputs):
+    if input_names != list(signature.inputs) or output_names != list(signature.outputs):
         raise parity.GateError(
             f"names: the ONNX graph has inputs {input_names} and outputs {output_names}; the signature names "
             f"{list(signature.inputs)} and {list(signature.outputs)}"
@@ -428,8 +505,8 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
         quantization = _quantize(entry, folder, onnx_path, samples, decode, quantize_method, max_accuracy_drop,
                                  max_output_error, log)
 
-    inputs, outputs = _card_io(entry, network, proto)
-    image_shapes = [entry_input["shape"] for entry_input in inputs if entry_input["range"] is not None]
+    inputs, outputs = _card_io(entry, proto, input_range)
+    image_shapes = [item["shape"] for item in inputs if item["range"] is not None]
     preprocessing = cards.preprocessing_for(image_shapes[0], preprocessing_overrides) if image_shapes else None
     card = cards.build(
         entry, opset=opset, inputs=inputs, outputs=outputs, preprocessing=preprocessing, decode=decode,

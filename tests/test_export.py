@@ -83,7 +83,7 @@ def test_onnx_has_the_signature_names_and_a_dynamic_batch(exported):
     proto = onnx.load(str(out / "model.onnx"))
     inputs, outputs = convert.onnx_names(proto)
     assert inputs == list(entry.signature.inputs)
-    assert sorted(outputs) == sorted(entry.signature.outputs)
+    assert outputs == list(entry.signature.outputs)
     for value in [*proto.graph.input, *proto.graph.output]:
         dims = value.type.tensor_type.shape.dim
         assert dims[0].dim_param == "batch", value.name
@@ -109,8 +109,13 @@ def test_card_schema_and_metadata_round_trip(exported):
     for item in on_disk["inputs"] + on_disk["outputs"]:
         assert item["shape"][0] is None and all(isinstance(size, int) for size in item["shape"][1:])
         assert item["dtype"] == "float32"
-    assert on_disk["decode"] == json.loads(json.dumps(entry.describe(entry, entry.resolve(entry.tiny))))
+    described = json.loads(json.dumps(entry.describe(entry, entry.resolve(entry.tiny))))
+    moved = set(exporter.PREPROCESSING_KEYS) | {"preprocessing", "input_range"}
+    assert on_disk["decode"] == {key: value for key, value in described.items() if key not in moved}
     assert "kind" in on_disk["decode"]
+    for key in exporter.PREPROCESSING_KEYS:
+        if key in described:
+            assert on_disk["preprocessing"][key] == described[key]
     assert on_disk["hparams"] == json.loads((run / "hparams.json").read_text())
     assert on_disk["training"]["entry"] == entry.name
     if on_disk["inputs"][0]["range"] == [0, 255]:
@@ -317,6 +322,22 @@ def test_sub_network_exports_with_z_input(autoencoder_entry, tmp_path):
     assert images.shape == (3, 8, 8, 1) and 0 <= images.min() and images.max() <= 1
     decoder = keras_model(run).get_layer("decoder")
     np.testing.assert_allclose(images, np.asarray(decoder(z)), atol=1e-5)
+
+
+def test_sub_network_int8_is_judged_by_output_error(autoencoder_entry, tmp_path):
+    run = make_run(autoencoder_entry, tmp_path / "run")
+    card = exporter.export_entry(
+        "test_autoencoder", run, tmp_path / "export", quantize="int8", max_output_error=1000.0, log=quiet,
+    )
+    section = card["quantization"]
+    # z inputs calibrate on the standard normal prior: no dataset needed.
+    assert section["calibration_examples"] > 0 and section["kept"] is True
+    assert section["metric"] == "output_error" and 0 <= section["value"] <= 1000.0
+    for candidate in section["candidates"]:
+        assert "error" not in candidate, candidate
+        assert set(candidate["error_by_output"]) == {"image"}
+        assert candidate["evaluator"]["int8"] == {"feasible": False, "reason": "no test data"}
+    assert (tmp_path / "export" / "model.int8.onnx").exists()
 
 
 def keras_model(run):
