@@ -17,7 +17,7 @@ DATA ?=
 ARGS ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: install test test-slow demo bench list clean help
+.PHONY: install node-runtime test test-slow demo bench list clean help
 
 help:
 	@sed -n '1,12p' Makefile
@@ -30,10 +30,19 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
-test: install
+# onnxruntime for Node.js, the second runtime the export tests run models in. Its CPU
+# runtime ships inside the npm package; --ignore-scripts skips its optional CUDA download.
+NODE_DIR := export/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+node-runtime: $(NODE_STAMP)
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --prefix $(NODE_DIR)
+	@touch $(NODE_STAMP)
+
+test: install $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-slow: install
+test-slow: install $(NODE_STAMP)
 	$(BIN)/python -m pytest -q --run-slow
 
 list: install
@@ -55,4 +64,4 @@ export-%: install
 	$(ZOO) export $* $(ARGS)
 
 clean:
-	rm -rf artifacts build dist *.egg-info .pytest_cache
+	rm -rf artifacts build dist *.egg-info .pytest_cache $(NODE_DIR)/node_modules

@@ -41,11 +41,11 @@ def classification_data(entry, config, path=None, seed=42, limit=None):
 
 
 def describe_classifier(entry, config):
-    """Card facts: how to read the output."""
+    """The model card's ``decode``: the class is the argmax of ``probabilities``."""
     return {
-        "decode": "argmax",
+        "kind": "argmax",
+        "output": "probabilities",
         "class_names": list(datasets.info_of(entry.dataset).class_names),
-        "input_range": [0.0, 255.0],
     }
 
 

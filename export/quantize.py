@@ -1,0 +1,217 @@
+"""int8 quantisation with onnxruntime, kept only when it is accurate enough.
+
+Two candidates are built from the float model and measured on the same inputs:
+
+- ``static``: QDQ, calibrated (MinMax) on a few hundred training examples, uint8
+  activations and int8 weights; weights use 7 bits (``reduce_range``) on CPUs without
+  VNNI, where onnxruntime's u8s8 kernels may otherwise saturate (its documentation's
+  advice for such CPUs).
+- ``dynamic``: int8 weights, activations quantised at run time; MatMul/Gemm only,
+  since onnxruntime's CPU ``ConvInteger`` takes uint8 weights only. It suits
+  models made of dense layers.
+
+Each candidate's quality (test accuracy for classifiers, otherwise the error of its
+outputs against the float model's, relative to their range) and batch-1 latency
+(p50, one thread, the same inputs and session options as the float model) are
+measured; the fastest candidate within the threshold is kept. If none is, the int8
+model is dropped and the card says why.
+"""
+
+import pathlib
+import time
+
+import numpy as np
+
+METHODS = ("auto", "static", "dynamic")
+CALIBRATION_EXAMPLES = 256
+LATENCY_RUNS = 300
+LATENCY_ROUNDS = 5
+
+
+def cpu_has_vnni():
+    """Whether this x86 CPU has 8-bit dot-product instructions (AVX-VNNI, AVX512-VNNI, AMX)."""
+    try:
+        flags = pathlib.Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+class ArrayReader:
+    """An onnxruntime ``CalibrationDataReader`` over in-memory arrays, in batches."""
+
+    def __init__(self, inputs, batch_size=32):
+        self.inputs = inputs
+        self.batch_size = batch_size
+        self.count = len(next(iter(inputs.values())))
+        self.start = 0
+
+    def get_next(self):
+        if self.start >= self.count:
+            return None
+        batch = {name: value[self.start:self.start + self.batch_size] for name, value in self.inputs.items()}
+        self.start += self.batch_size
+        return batch
+
+    def rewind(self):
+        self.start = 0
+
+
+def _calibration_reader(inputs):
+    from onnxruntime import quantization
+
+    # Subclass at call time so that importing this module does not load onnxruntime.
+    reader_class = type("Reader", (ArrayReader, quantization.CalibrationDataReader), {})
+    return reader_class(inputs)
+
+
+def make_static(prepared, target, calibration_inputs):
+    """Write a static QDQ int8 model calibrated on ``calibration_inputs``."""
+    from onnxruntime import quantization
+
+    quantization.quantize_static(
+        str(prepared), str(target), _calibration_reader(calibration_inputs),
+        quant_format=quantization.QuantFormat.QDQ,
+        activation_type=quantization.QuantType.QUInt8,
+        weight_type=quantization.QuantType.QInt8,
+        per_channel=False,
+        reduce_range=not cpu_has_vnni(),
+        calibrate_method=quantization.CalibrationMethod.MinMax,
+    )
+
+
+def make_dynamic(prepared, target):
+    """Write a dynamically quantised int8 model (MatMul and Gemm weights)."""
+    from onnxruntime import quantization
+
+    quantization.quantize_dynamic(
+        str(prepared), str(target), op_types_to_quantize=["MatMul", "Gemm"],
+        weight_type=quantization.QuantType.QInt8, per_channel=False, reduce_range=not cpu_has_vnni(),
+    )
+
+
+def latency_p50(sessions, feed, runs=LATENCY_RUNS, rounds=LATENCY_ROUNDS):
+    """Median batch-1 latency in milliseconds of each session on the same ``feed``.
+
+    The sessions take turns, ``rounds`` times ``runs / rounds`` calls each, so a
+    burst of load from elsewhere on the machine hits them all alike.
+
+    Returns:
+        list of p50 milliseconds, one per session.
+    """
+    names = [[output.name for output in session.get_outputs()] for session in sessions]
+    for session, outputs in zip(sessions, names):
+        for _ in range(10):  # warm-up: first runs allocate and pick kernels
+            session.run(outputs, feed)
+    timings = [[] for _ in sessions]
+    per_round = max(1, runs // rounds)
+    for _ in range(rounds):
+        for index, (session, outputs) in enumerate(zip(sessions, names)):
+            for _ in range(per_round):
+                started = time.perf_counter()
+                session.run(outputs, feed)
+                timings[index].append(time.perf_counter() - started)
+    return [float(np.median(values) * 1000.0) for values in timings]
+
+
+def quantize(float_path, folder, *, method, calibration_inputs, quality, latency_feed, log=print):
+    """Build int8 candidates of ``float_path``, measure them, and keep the best one.
+
+    Args:
+        float_path: the float32 ONNX file (already through the gates).
+        folder: where to write ``model.int8.onnx`` (scratch files are removed).
+        method: ``auto`` (try static and dynamic), ``static`` or ``dynamic``.
+        calibration_inputs: ``{input name: float32 array}`` for static calibration.
+        quality: ``quality(session) -> dict`` with ``metric``, ``unit``, ``float`` and
+            ``value`` (the figure of the float and the int8 model), ``change`` (int8 minus
+            float, in ``unit``), ``threshold``, ``within`` (bool: the change is acceptable)
+            and ``verdict`` (one sentence saying so).
+        latency_feed: ``{input name: batch-1 array}`` for the latency measurement.
+        log: where progress lines go.
+
+    Returns:
+        dict for the card's ``quantization`` section; ``kept`` says whether
+        ``folder/model.int8.onnx`` exists.
+    """
+    from onnxruntime.quantization import shape_inference
+
+    from export import parity
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; received {method!r}")
+    folder = pathlib.Path(folder)
+    scratch = folder / ".int8-scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    prepared = scratch / "prepared.onnx"
+    # Shape inference and graph optimisation first (onnxruntime's recommended
+    # pre-processing): it folds batch norms into convolutions, so they quantise.
+    shape_inference.quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+    methods = ["static", "dynamic"] if method == "auto" else [method]
+    candidates, sessions = [], []
+    for name in methods:
+        target = scratch / f"{name}.onnx"
+        started = time.perf_counter()
+        try:
+            if name == "static":
+                make_static(prepared, target, calibration_inputs)
+            else:
+                make_dynamic(prepared, target)
+            figures = quality(parity.onnx_session(target))
+            sessions.append(parity.onnx_session(target, threads=1))
+        except Exception as error:  # a quantiser or kernel gap: record it, try the next method
+            reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            candidates.append({"method": name, "error": reason})
+            log(f"[export] int8 {name}: failed ({reason})")
+            continue
+        candidates.append({
+            "method": name, **figures, "size_bytes": target.stat().st_size,
+            "seconds": round(time.perf_counter() - started, 2), "_path": target,
+        })
+    measured = [candidate for candidate in candidates if "error" not in candidate]
+    if measured:
+        # One interleaved measurement of float32 and every candidate: one baseline for all.
+        float_ms, *int8_ms = latency_p50([parity.onnx_session(float_path, threads=1), *sessions], latency_feed)
+        for candidate, milliseconds in zip(measured, int8_ms):
+            candidate["latency_ms_p50"] = {"float32": round(float_ms, 4), "int8": round(milliseconds, 4)}
+            candidate["speedup"] = round(float_ms / milliseconds, 3) if milliseconds > 0 else None
+            log(f"[export] int8 {candidate['method']}: {candidate['verdict']}; batch-1 p50 {milliseconds:.3f} ms vs "
+                f"{float_ms:.3f} ms float32 ({candidate['speedup']}x)")
+    usable = [candidate for candidate in candidates if "error" not in candidate and candidate["within"]]
+    chosen = max(usable, key=lambda candidate: candidate["speedup"] or 0.0) if usable else None
+    section = {
+        "requested": "int8",
+        "method_requested": method,
+        "kept": chosen is not None,
+        "file": "model.int8.onnx" if chosen else None,
+        "method": chosen["method"] if chosen else None,
+        "reduce_range": not cpu_has_vnni(),
+        "calibration_examples": int(len(next(iter(calibration_inputs.values())))) if calibration_inputs else 0,
+        "latency": {"batch": 1, "threads": 1, "statistic": "p50", "runs": LATENCY_RUNS},
+        "candidates": [{key: value for key, value in candidate.items() if not key.startswith("_")} for candidate in candidates],
+    }
+    if chosen:
+        chosen["_path"].replace(folder / "model.int8.onnx")
+        section.update({
+            key: chosen[key]
+            for key in ("metric", "unit", "float", "value", "change", "threshold", "verdict", "speedup", "latency_ms_p50")
+        })
+    else:
+        section["reason"] = _why_dropped(candidates)
+    _remove(scratch)
+    return section
+
+
+def _why_dropped(candidates):
+    reasons = []
+    for candidate in candidates:
+        if "error" in candidate:
+            reasons.append(f"{candidate['method']} failed: {candidate['error']}")
+        else:
+            reasons.append(f"{candidate['method']}: {candidate['verdict']}")
+    return "; ".join(reasons) or "no candidate"
+
+
+def _remove(folder):
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
