@@ -322,18 +322,19 @@ def preprocess(image, color, size, crop="none", resample="bilinear"):
     image = flatten_alpha(to_8bit(image))
     image = image.convert("L") if color == "grayscale" else image.convert("RGB")
     width, height = image.size
-    box = (0, 0, width, height)
     if crop == "center_square" and width != height:
+        # Crop, then resize: the pixels outside the square play no part, as in a
+        # crop-then-resize pipeline (resize's ``box`` would let the filter reach past it).
         side = min(width, height)
         left, top = (width - side) // 2, (height - side) // 2
-        box = (left, top, left + side, top + side)
+        image = image.crop((left, top, left + side, top + side))
     target = (size[1], size[0])
-    if box != (0, 0, width, height) or image.size != target:
+    if image.size != target:
         filters = {
             "bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
             "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS, "box": Image.Resampling.BOX,
         }
-        image = image.resize(target, filters[resample], box=box, reducing_gap=REDUCING_GAP)
+        image = image.resize(target, filters[resample], reducing_gap=REDUCING_GAP)
     array = np.asarray(image, dtype=np.float32)
     return array[..., None] if array.ndim == 2 else array
 
