@@ -8,6 +8,7 @@ checks it.
 """
 
 import json
+import os
 import sys
 
 import click
@@ -102,13 +103,14 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
       zoo predict-time clocks/ --json > times.json
       zoo predict-time 'scans/**/*.png' --model artifacts/clock_hands/export
     """
-    from serve import models, predict
+    from serve import generate, models, predict
     from serve import images as imaging
     from zoo import errors
 
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise errors.ZooError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}; received {batch_size}")
     model, session = models.load(model_spec, default="clock", provider=provider, require="clock")
+    generate.check_batch(batch_size, model)
     items = imaging.expand_inputs(images, recursive=recursive)
     bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)
     results, answered, failed = [], 0, 0
@@ -125,6 +127,10 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
             results.append({"file": item.name, **result})
     except ValueError as error:  # the card's decode does not fit the model's outputs
         raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
+    except BrokenPipeError:
+        # The reader went away (`zoo predict-time dir/ | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     finally:
         if bar is not None:
             bar.close()
@@ -169,6 +175,8 @@ def generate_faces(count, seed, model_spec, out, each_dir, columns, provider):
     out_path = _check_out(out)
     if columns is not None and columns < 1:
         raise errors.ZooError(f"--columns must be at least 1; received {columns}")
+    if each_dir and os.path.exists(each_dir) and not os.path.isdir(each_dir):
+        raise errors.ZooError(f"--each {each_dir} is a file; give a folder for the faces")
     model, session = _generator(model_spec, provider)
     generate.check_count(count, model)
     bar = _progress(count, "face", count >= 256)
@@ -261,7 +269,7 @@ def list_models(extra, as_json):
     elif not rows:
         click.echo(f"No models: none in {models.release_dir()} and none given; {models.HOW_TO_GET}.")
     else:
-        header = f"{'name':<16} {'entry':<18} {'task':<11} {'decode':<16} {'input':<18} {'MB':>6}  metrics"
+        header = f"{'name':<16} {'entry':<22} {'task':<11} {'decode':<16} {'input':<18} {'MB':>6}  metrics"
         click.echo(header)
         click.echo("-" * len(header))
         for model, spec, error in rows:
@@ -270,7 +278,7 @@ def list_models(extra, as_json):
                 continue
             row = model.summary()
             metrics = ", ".join(f"{key} {value:.4g}" for key, value in row["metrics"].items()) or "-"
-            click.echo(f"{_cut(row['name'], 16):<16} {row['entry']:<18} {row['task']:<11} {row['kind']:<16} "
+            click.echo(f"{_cut(row['name'], 16):<16} {row['entry']:<22} {row['task']:<11} {row['kind']:<16} "
                        f"{row['input']:<18} {row['megabytes']:>6.2f}  {metrics}")
     if failed:
         sys.exit(1)

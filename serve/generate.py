@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from serve import grid
+from serve import grid, predict
 from zoo import errors
 
 # The images, the grid and the float batches must fit comfortably in memory: never
@@ -82,6 +82,24 @@ def check_count(count, model, option="--count"):
         )
 
 
+def check_batch(batch_size, model, option="--batch-size"):
+    """Refuse a clock-reader batch whose float32 pixels would not fit in memory.
+
+    Raises:
+        ZooError: ``batch_size * H * W * C * 4`` bytes, twice (decoded images and
+            the batch), over :func:`memory_limit`.
+    """
+    shape = (model.card.get("inputs") or [{}])[0].get("shape") or []
+    pixels = int(np.prod([size for size in shape[1:] if isinstance(size, int)] or [1]))
+    needed = batch_size * pixels * 4 * 2
+    limit = memory_limit()
+    if needed > limit:
+        raise errors.ZooError(
+            f"{option} {batch_size} needs about {needed / 1e9:.1f} GB of float32 pixels, over the "
+            f"{limit / 1e9:.1f} GB allowed here; ask for at most {max(1, batch_size * limit // needed)}"
+        )
+
+
 def to_unit_range(images, decode):
     """Map the generator's output range to [0, 1]."""
     low, high = decode.get("output_range") or (0, 1)
@@ -115,7 +133,7 @@ def generate(session, model, z, batch_size=GENERATE_BATCH, progress=None):
     z = np.ascontiguousarray(z, dtype=np.float32)
     result = np.empty((len(z), height, width, channels), np.uint8)
     for start in range(0, len(z), batch_size):
-        (images,) = session.run([output_name], {input_name: z[start:start + batch_size]})
+        (images,) = predict.run_session(session, model, [output_name], {input_name: z[start:start + batch_size]})
         result[start:start + len(images)] = grid.to_uint8(to_unit_range(images, decode))
         if progress is not None:
             progress(len(images))

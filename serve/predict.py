@@ -7,7 +7,7 @@ with :func:`zoo.clocktime.decode_outputs`.
 import numpy as np
 
 from serve import images as imaging
-from zoo import clocktime
+from zoo import clocktime, errors
 
 
 def format_time(hour, minute):
@@ -49,7 +49,17 @@ def run_batch(session, model, batch):
     """Raw outputs for a float32 NHWC batch: ``{output name: array}``."""
     input_name = model.card["inputs"][0]["name"]
     names = [output.name for output in session.get_outputs()]
-    return dict(zip(names, session.run(names, {input_name: batch})))
+    return dict(zip(names, run_session(session, model, names, {input_name: batch})))
+
+
+def run_session(session, model, names, feed):
+    """``session.run``, with onnxruntime's failures (an input the card describes wrongly)
+    as one-line errors."""
+    try:
+        return session.run(names, feed)
+    except Exception as error:  # onnxruntime raises its own InvalidArgument/Fail types
+        text = str(error).strip().splitlines()
+        raise errors.ZooError(f"onnxruntime cannot run {model.name}: {(text[0] if text else type(error).__name__)[:240]}") from None
 
 
 def predict(session, model, items, batch_size=32, progress=None):
