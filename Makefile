@@ -2,7 +2,8 @@
 #
 #   make demo          render clocks, train a reader, export it, read the time
 #   make test          the test suite (fast; `make test-slow` adds real training)
-#   make bench         training throughput with XLA on and off, serving latency
+#   make bench         serving latency (onnxruntime vs Keras), cold start, training throughput with XLA on and off
+#   make release       the release models in serve/release/ (trains first if artifacts/ lacks them)
 #   make train-ENTRY   e.g. make train-mnist_cnn DATA=../shared/datasets/mnist.npz ARGS="--epochs 3"
 #   make tune-ENTRY    e.g. make tune-mnist_mlp ARGS="--study optimizers"
 #   make export-ENTRY  e.g. make export-clock_hands
@@ -17,10 +18,10 @@ DATA ?=
 ARGS ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: install node-runtime test test-slow demo bench list clean help
+.PHONY: install node-runtime test test-slow demo bench release list clean help
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,10p' Makefile
 
 # Re-installs only when the package's metadata changed since the last install.
 install: $(STAMP)
@@ -52,7 +53,12 @@ demo: install
 	$(BIN)/python -m zoo.demo
 
 bench: install
-	$(ZOO) bench $(ARGS)
+	$(ZOO) bench --train $(ARGS)
+
+# serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_hands and artifacts/face_gan
+# (trained first when missing), e.g. make release ARGS="--faces-data ../shared/datasets/celeba.zip"
+release: install
+	$(BIN)/python -m serve.release $(ARGS)
 
 train-%: install
 	$(ZOO) train $* $(DATA_ARG) $(ARGS)

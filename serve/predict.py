@@ -1,0 +1,108 @@
+"""Reading the time: images through a clock reader's onnxruntime session, in batches.
+
+numpy, Pillow and onnxruntime only; the outputs are decoded as the model's card says,
+with :func:`zoo.clocktime.decode_outputs`.
+"""
+
+import numpy as np
+
+from serve import images as imaging
+from zoo import clocktime, errors
+
+
+def format_time(hour, minute):
+    """``HH:MM`` on a 12-hour dial, hour 0 shown as 12.
+
+    Example:
+        >>> format_time(0, 5), format_time(3, 15)
+        ('12:05', '03:15')
+    """
+    return f"{12 if hour == 0 else hour:02d}:{minute:02d}"
+
+
+def reading(minutes, confidence):
+    """The answer for one image: time string, hour (1-12), minute, confidence, minutes past 12:00."""
+    hour, minute = clocktime.from_minutes(float(minutes))
+    return {
+        "time": format_time(int(hour), int(minute)),
+        "hour": 12 if hour == 0 else int(hour),
+        "minute": int(minute),
+        "confidence": round(float(confidence), 4),
+        "minutes": round(float(minutes), 2),
+    }
+
+
+def effective_preprocessing(card):
+    """The card's ``preprocessing``, with ``crop`` and ``color`` from its ``decode`` when
+    the entry's ``describe`` put them there (flat keys beside ``kind``) rather than
+    under ``preprocessing``: they come from the entry itself, so they win over the
+    exporter's defaults."""
+    preprocessing = dict(card.get("preprocessing") or {})
+    decode = card.get("decode") or {}
+    for key in ("crop", "color"):
+        if key in decode:
+            preprocessing[key] = decode[key]
+    return preprocessing
+
+
+def run_batch(session, model, batch):
+    """Raw outputs for a float32 NHWC batch: ``{output name: array}``."""
+    input_name = model.card["inputs"][0]["name"]
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, run_session(session, model, names, {input_name: batch})))
+
+
+def run_session(session, model, names, feed):
+    """``session.run``, with onnxruntime's failures (an input the card describes wrongly)
+    as one-line errors."""
+    try:
+        return session.run(names, feed)
+    except Exception as error:  # onnxruntime raises its own InvalidArgument/Fail types
+        text = str(error).strip().splitlines()
+        raise errors.ZooError(f"onnxruntime cannot run {model.name}: {(text[0] if text else type(error).__name__)[:240]}") from None
+
+
+def predict(session, model, items, batch_size=32, progress=None):
+    """Read the time of every item, in order, ``batch_size`` images per session run.
+
+    Images are decoded batch by batch, so memory stays bounded for any number of
+    files. A file that cannot be read gets an ``error`` and the others are answered.
+
+    Args:
+        session: the clock reader's onnxruntime session.
+        model: its :class:`serve.models.ServedModel`.
+        items: :class:`serve.images.Item` list (from :func:`serve.images.expand_inputs`).
+        batch_size: images per session run.
+        progress: optional callable, called with the number of items done after each one.
+
+    Yields:
+        ``(item, result)``: result is :func:`reading`'s dict, or ``{"error": message}``.
+
+    Example:
+        >>> for item, result in predict(session, model, expand_inputs(["clock.png"])):  # doctest: +SKIP
+        ...     print(item.name, result["time"])
+        clock.png 03:15
+    """
+    preprocessing = effective_preprocessing(model.card)
+    imaging.check_preprocessing(preprocessing, channels=(model.card["inputs"][0].get("shape") or [None] * 4)[-1])
+    decode = model.card["decode"]
+    for start in range(0, len(items), batch_size):
+        chunk = items[start:start + batch_size]
+        arrays, results = [], [None] * len(chunk)
+        for index, item in enumerate(chunk):
+            if item.error is not None:
+                results[index] = {"error": item.error}
+                continue
+            try:
+                arrays.append((index, imaging.load(item.path, preprocessing, item.name)))
+            except imaging.ImageError as error:
+                results[index] = {"error": str(error)}
+        if arrays:
+            batch = np.stack([array for _, array in arrays]).astype(np.float32, copy=False)
+            minutes, confidence = clocktime.decode_outputs(run_batch(session, model, batch), decode)
+            for (index, _), value, sure in zip(arrays, minutes, confidence):
+                results[index] = reading(value, sure)
+        for index, item in enumerate(chunk):
+            yield item, results[index]
+            if progress is not None:
+                progress(1)
