@@ -240,6 +240,25 @@ def clock_study(study, out, epochs, train_count, image_size, entry, seed, data):
     click.echo(f"wrote {out}")
 
 
+@cli.command()
+@click.option("--root", type=click.Path(), default="artifacts", show_default=True, help="Where the run folders are.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def results(root, as_json):
+    """Test figures of every finished run under ROOT, beside the report's figures.
+
+    \b
+    Example:
+      zoo results > results.md
+    """
+    _quiet_tensorflow()
+    from zoo import results as collecting
+
+    rows = collecting.collect(root)
+    if not rows:
+        raise errors.ZooError(f"no finished runs under {root} (train one with `zoo train ENTRY`)")
+    click.echo(json.dumps(rows, indent=2) if as_json else collecting.markdown(rows))
+
+
 # Subcommands that live with their packages. Each module defines ``COMMANDS``, a list
 # of click commands, and must not import TensorFlow at import time.
 COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli")

@@ -216,12 +216,8 @@ def targets(kind, labels, config, geometry=None):
         }
     hour_turns = minutes / clocktime.MINUTES_PER_DIAL
     minute_turns = np.mod(minutes, 60.0) / 60.0
-    if config.get("angles"):  # clock_polar: distributions over its polar grid's angles.
-        return {
-            "hour_bins": angle_distribution(hour_turns, config["angles"]),
-            "minute_bins": angle_distribution(minute_turns, config["angles"]),
-            **extra,
-        }
+    if config.get("angles"):  # clock_polar: its loss computes the angle targets from the keypoints.
+        return {"keypoints": extra["keypoints"], "polar_training": extra["keypoints"]}
     if config.get("angle_bins"):
         return {
             "hour_bins": angle_distribution(hour_turns, config["angle_bins"]),
@@ -641,6 +637,99 @@ class CircularPad(keras.layers.Layer):
         return {**super().get_config(), "pad": self.pad}
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class AngleChannels(keras.layers.Layer):
+    """Appends sin and cos of each column's angle to a polar map (N, radii, angles, C)."""
+
+    def call(self, inputs):
+        shape = keras.ops.shape(inputs)
+        angles = 2 * np.pi * (keras.ops.arange(shape[2], dtype="float32") + 0.5) / keras.ops.cast(shape[2], "float32")
+        rows = keras.ops.ones((shape[0], shape[1], 1, 1), dtype="float32")
+        channels = keras.ops.stack([keras.ops.sin(angles), keras.ops.cos(angles)], axis=-1)[None, None]
+        return keras.ops.concatenate([inputs, rows * channels], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], input_shape[3] + 2)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TakeRow(keras.layers.Layer):
+    """Row ``index`` of a (N, rows, columns) tensor."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+
+    def call(self, inputs):
+        return inputs[:, self.index, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class RelativeAngle(keras.layers.Layer):
+    """(sin, cos) of a hand's angle minus the 12 o'clock mark's angle, both read in the
+    same frame; the length (confidence) is the product of the two lengths."""
+
+    def call(self, inputs):
+        hand, twelve = inputs
+        twelve_length = keras.ops.sqrt(keras.ops.sum(keras.ops.square(twelve), axis=-1, keepdims=True) + 1e-12)
+        sine_b, cosine_b = twelve[:, :1], twelve[:, 1:]
+        sine_a, cosine_a = hand[:, :1], hand[:, 1:]
+        relative = keras.ops.concatenate([sine_a * cosine_b - cosine_a * sine_b, cosine_a * cosine_b + sine_a * sine_b],
+                                         axis=-1)
+        return relative / twelve_length * keras.ops.minimum(twelve_length, 1.0)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+def _angle_in_frame(frame, points):
+    """The dial angle (turns clockwise from the frame's 12) of image points (N, 2),
+    in the affine dial frame (N, 3, 2) = pivot, 12 and 3 o'clock rim points."""
+    ops = keras.ops
+    centre, twelve, three = frame[:, 0], frame[:, 1], frame[:, 2]
+    along_three = three - centre
+    towards_six = centre - twelve
+    determinant = along_three[:, 0] * towards_six[:, 1] - along_three[:, 1] * towards_six[:, 0]
+    determinant = ops.where(ops.abs(determinant) < 1e-6, 1e-6, determinant)
+    offset = points - centre
+    across = (offset[:, 0] * towards_six[:, 1] - offset[:, 1] * towards_six[:, 0]) / determinant
+    down = (along_three[:, 0] * offset[:, 1] - along_three[:, 1] * offset[:, 0]) / determinant
+    return ops.mod(ops.arctan2(across, -down) / (2 * np.pi), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def polar_reading_loss(y_true, y_pred, spread=1.0):
+    """Cross-entropy of the polar reader's three angle heads against soft targets
+    computed in the frame the reader actually sampled in.
+
+    ``y_pred`` packs the (3, angles) head logits (hour hand, minute hand, 12 mark) and
+    the predicted frame (3, 2); ``y_true`` holds the true keypoints (5, 2). The targets
+    are where the true 12 mark and hand tips fall in the *predicted* frame, so a
+    localiser error becomes something the 12 head learns to measure and correct,
+    not label noise. Clocks without keypoints (NaN) contribute nothing.
+    """
+    ops = keras.ops
+    total = y_pred.shape[-1]
+    angles = (total - 6) // 3
+    logits = ops.reshape(y_pred[:, : 3 * angles], (-1, 3, angles))
+    frame = ops.reshape(y_pred[:, 3 * angles:], (-1, 3, 2))
+    known = ops.all(ops.isfinite(ops.reshape(y_true, (-1, 10))), axis=-1)
+    truth = ops.where(ops.isfinite(y_true), y_true, 0.0)
+    turns = ops.stack([_angle_in_frame(frame, truth[:, index]) for index in (3, 4, 1)], axis=1)  # hour, minute, 12
+    centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
+    concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
+    target_logits = concentration * ops.cos(centres[None, None, :] - 2 * np.pi * turns[..., None])
+    targets = ops.softmax(target_logits, axis=-1)
+    cross_entropy = -ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1)
+    return ops.where(known, ops.sum(cross_entropy, axis=-1), 0.0)
+
+
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
@@ -682,8 +771,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
     keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
 
-    polar = PolarSampler(radii, angles, name="polar")(x, DialFrame(name="frame")(keypoints))
-    y = polar
+    frame = DialFrame(name="frame")(keypoints)
+    polar = PolarSampler(radii, angles, name="polar")(x, frame)
+    # Where column 0 is: a convolution along a circle is blind to it, and "12 is where
+    # the localiser put it" is the right guess for dials that carry no 12 mark.
+    y = AngleChannels(name="polar_angle")(keras.layers.Rescaling(1.0 / 255, name="polar_rescale")(polar))
     for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
         y = CircularPad(1, name=f"polar{index}_pad")(y)
         y = keras.layers.ZeroPadding2D(((1, 1), (0, 0)), name=f"polar{index}_rpad")(y)
@@ -694,20 +786,28 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             y = keras.layers.MaxPooling2D((2, 1), name=f"polar{index}_pool")(y)
     # Collapse the radius axis: a hand's length and width tell hour from minute hand.
     y = keras.layers.Conv2D(polar_width * 4, (radii // 8, 1), activation="relu", name="polar_radius")(y)
-    y = CircularPad(2, name="polar_head_pad")(y)
-    y = keras.layers.Conv2D(polar_width * 4, (1, 5), activation="relu", name="polar_head")(y)
-    outputs = {"keypoints": keypoints}
-    for hand in ("hour", "minute"):
-        logits = keras.layers.Conv2D(1, 1, name=f"{hand}_scores")(y)
-        logits = keras.layers.Reshape((angles,), name=f"{hand}_angle_logits")(logits)
-        outputs[f"{hand}_bins"] = keras.layers.Softmax(name=f"{hand}_bins")(logits)
-        outputs[hand] = CircularMean(angles, name=hand)(outputs[f"{hand}_bins"])
+    y = CircularPad(4, name="polar_head_pad")(y)
+    y = keras.layers.Conv2D(polar_width * 4, (1, 9), activation="relu", name="polar_head")(y)
+    scores = keras.layers.Conv2D(3, 1, name="polar_scores")(y)
+    scores = keras.layers.Reshape((angles, 3), name="polar_flat")(scores)
+    scores = keras.layers.Permute((2, 1), name="polar_by_head")(scores)
+    directions = {}
+    for index, head in enumerate(("hour", "minute", "twelve")):
+        logits = TakeRow(index, name=f"{head}_logits")(scores)
+        directions[head] = CircularMean(angles, name=f"{head}_in_frame")(
+            keras.layers.Softmax(name=f"{head}_bins")(logits))
+    outputs = {
+        "hour": RelativeAngle(name="hour")([directions["hour"], directions["twelve"]]),
+        "minute": RelativeAngle(name="minute")([directions["minute"], directions["twelve"]]),
+        "keypoints": keypoints,
+        "polar_training": keras.layers.Concatenate(name="polar_training")(
+            [keras.layers.Flatten(name="polar_scores_flat")(scores), keras.layers.Flatten(name="frame_flat")(frame)]),
+    }
     model = keras.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
-        loss={"keypoints": keypoint_distance_loss, "hour_bins": "categorical_crossentropy",
-              "minute_bins": "categorical_crossentropy"},
-        loss_weights={"keypoints": keypoint_weight, "hour_bins": 1.0, "minute_bins": 1.0},
+        loss={"keypoints": keypoint_distance_loss, "polar_training": polar_reading_loss},
+        loss_weights={"keypoints": keypoint_weight, "polar_training": 1.0},
     )
     return model
 
@@ -761,7 +861,7 @@ def _register_all():
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
             keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),
         ),
-        signature=registry.Signature(outputs=("hour", "minute", "hour_bins", "minute_bins", "keypoints")),
+        signature=registry.Signature(outputs=("hour", "minute", "keypoints")),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         **common,
     )(clock_polar)
