@@ -4,9 +4,9 @@ Data. :func:`load_faces` reads CelebA's ``img_align_celeba/`` as a folder or ins
 CelebA's own ``img_align_celeba.zip``, or any folder (or zip) of images: it crops
 each image to the face, resizes it to ``image_size`` (64 by default) and caches the
 decoded uint8 array as ``.npz`` under :func:`zoo.datasets.cache_dir`. Aligned CelebA
-images are 178x218 with the eyes near the middle; the face box is the usual
-140x140 square from (19, 40), a little above the centre so that the chin is in and
-most of the neck is out; images of another size but CelebA's shape (the subset's
+images are 178x218 with the eyes a little above the middle (y ~ 112); the face box
+is the usual central 140x140 square, rows 40 to 180 (from the hairline to the chin,
+most of the neck out); images of another size but CelebA's shape (the subset's
 89x109 half-resolution faces) are cropped proportionally, and any other image to
 its central square. 10% of the faces (at most 2,000) are held out, always the same
 ones, to score the models.
@@ -554,10 +554,11 @@ class FaceGAN(keras.Model):
 
     What keeps it stable, and why:
 
-    - DCGAN's architecture choices on the report's networks: batch normalisation and
-      ReLU in the generator, LeakyReLU(0.2) in the discriminator with no batch
-      normalisation (so real and generated halves of a batch never share batch
-      statistics), Adam with beta_1 = 0.5 (Radford et al., 2016).
+    - DCGAN's architecture choices on the report's networks (Radford et al., 2016):
+      batch normalisation and ReLU in the generator, LeakyReLU(0.2) in the
+      discriminator with no batch normalisation (so real and generated halves of a
+      batch never share batch statistics), Adam with beta_1 = 0.5; by default also
+      DCGAN's channel layout and 4x4 transposed kernels (see :func:`face_gan`).
     - One-sided label smoothing: real images are labelled ``1 - label_smoothing``
       (0.9), generated ones 0, so the discriminator cannot grow arbitrarily
       confident and starve the generator of gradient (Salimans et al., 2016).
