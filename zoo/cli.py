@@ -136,17 +136,21 @@ def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, q
 @click.option("--model", "model_dir", type=click.Path(), required=True, help="A run folder (or its model.keras).")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(entry, model_dir, data, as_json):
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON to this file.")
+def evaluate(entry, model_dir, data, as_json, out_file):
     """Evaluate a trained ENTRY on its test set.
 
     \b
-    Example:
+    Examples:
       zoo evaluate mnist_cnn --model artifacts/mnist_cnn
+      zoo evaluate face_gan --model artifacts/face_gan --data celeba-subset.zip --out gan-metrics.json
     """
     _quiet_tensorflow()
     from zoo import training
 
     metrics = training.evaluate(entry, model_dir, data=data)
+    if out_file:
+        training.write_json(out_file, metrics)
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
     else:
@@ -261,7 +265,7 @@ def results(root, as_json):
 
 # Subcommands that live with their packages. Each module defines ``COMMANDS``, a list
 # of click commands, and must not import TensorFlow at import time.
-COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli")
+COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli", "zoo.faces_cli")
 
 
 def _add_package_commands():

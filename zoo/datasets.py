@@ -79,6 +79,16 @@ DATASETS = {
         keras_cache=("cifar-10-batches-py",),
         how_to_get="pass --data PATH to cifar10.npz, CIFAR's python batches, or train/ and test/ image folders (or their .zip)",
     ),
+    # Unlabelled faces for the generative models (zoo.faces reads them); Keras has no copy.
+    "celeba": DatasetInfo(
+        name="celeba",
+        shape=(64, 64, 3),
+        class_names=(),
+        keras_name="",
+        local_names=("img_align_celeba.zip", "img_align_celeba", "celeba-subset.zip", "celeba"),
+        keras_cache=(),
+        how_to_get="pass --data PATH to CelebA's img_align_celeba.zip (or the folder), or any folder or .zip of face images",
+    ),
 }
 
 

@@ -191,9 +191,14 @@ def entries():
 
 
 def summary(entry):
-    """One row of ``zoo list``: name, task, dataset, input shape, parameter count."""
+    """One row of ``zoo list``: name, task, dataset, input shape, parameter count.
+
+    For generative entries the input is that of the exported sub-network (``z``); the
+    parameters count every network the entry trains.
+    """
     model = entry.build()
-    shapes = [tuple(tensor.shape[1:]) for tensor in model.inputs]
+    network = getattr(model, entry.signature.export) if entry.signature.export else model
+    shapes = [tuple(tensor.shape[1:]) for tensor in network.inputs]
     return {
         "name": entry.name,
         "task": entry.task,

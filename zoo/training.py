@@ -4,13 +4,15 @@ the tuner and the tests.
 A run writes, into its output folder (``artifacts/<entry>`` by default):
 ``model.keras``, ``hparams.json`` (resolved), ``history.json``, ``metrics.json`` (test
 figures), ``run.json`` (compile state, timing, throughput, machine, data),
-``learning_curves.png`` and TensorBoard logs in ``logs/``.
+``learning_curves.png`` and TensorBoard logs in ``logs/``; a model's
+``extra_callbacks(run_dir[, splits])`` may add more (the faces write sample grids).
 
 The run is written into ``<out>.partial`` and renamed into place when it is
 complete, so an interrupted run never leaves a half-written model where a good
 one was; the same command resumes it from Keras' ``BackupAndRestore`` state.
 """
 
+import inspect
 import json
 import math
 import os
@@ -177,6 +179,15 @@ def _write_json(path, data):
     path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
 
 
+def write_json(path, data):
+    """Write ``data`` as indented JSON through a temporary file (numpy scalars become numbers)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial")
+    _write_json(temporary, data)
+    os.replace(temporary, path)
+
+
 def _jsonable(value):
     try:
         return value.item()
@@ -240,7 +251,11 @@ def train(
     ]
     if config.get("schedule", "constant") != "constant":
         callbacks.insert(0, Schedule(config["schedule"], splits.steps_per_epoch * fit_epochs))
-    callbacks.extend(getattr(model, "extra_callbacks", lambda out: [])(partial))
+    extra_callbacks = getattr(model, "extra_callbacks", None)
+    if extra_callbacks is not None:
+        # Models that draw from the data each epoch (reconstructions) take the splits too.
+        takes_splits = "splits" in inspect.signature(extra_callbacks).parameters
+        callbacks.extend(extra_callbacks(partial, splits=splits) if takes_splits else extra_callbacks(partial))
 
     print(f"[zoo] training {name}: {model.count_params():,} parameters, jit_compile={model.jit_compile} "
           f"(asked {want_jit}, policy {jit}), {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)

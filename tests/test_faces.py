@@ -1,0 +1,450 @@
+"""The faces family on tiny generated "faces" (ellipses with eyes and a mouth):
+loading, models, checkpoint resume, samples, metrics, the CLI."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, run_zoo
+from zoo import errors, imagegrid, imagemetrics
+
+FULL = (178, 218)
+HALF = (89, 109)
+
+
+def draw_face(size, rng):
+    """A cartoon face: a skin-coloured ellipse with two eyes and a mouth, on a random background."""
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("RGB", size, tuple(int(value) for value in rng.integers(0, 255, 3)))
+    draw = ImageDraw.Draw(image)
+    sx, sy = width / FULL[0], height / FULL[1]
+    skin = tuple(int(value) for value in rng.integers(150, 240, 3))
+    jitter = rng.uniform(-6, 6, 2)
+    cx, cy = (89 + jitter[0]) * sx, (115 + jitter[1]) * sy
+    draw.ellipse([cx - 45 * sx, cy - 58 * sy, cx + 45 * sx, cy + 58 * sy], fill=skin)
+    for side in (-1, 1):
+        draw.ellipse([cx + side * 20 * sx - 6 * sx, cy - 12 * sy, cx + side * 20 * sx + 6 * sx, cy], fill=(20, 20, 20))
+    draw.rectangle([cx - 16 * sx, cy + 28 * sy, cx + 16 * sx, cy + 34 * sy], fill=(150, 30, 30))
+    return image
+
+
+def jpeg(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def celeba(tmp_path_factory):
+    """64 faces in CelebA's layout (48 at 178x218, 16 at half resolution), as
+    ``img_align_celeba/`` and as ``img_align_celeba.zip``."""
+    root = tmp_path_factory.mktemp("celeba")
+    folder = root / "img_align_celeba"
+    folder.mkdir()
+    archive = root / "img_align_celeba.zip"
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("img_align_celeba/", "")
+        for index in range(1, 65):
+            blob = jpeg(draw_face(FULL if index <= 48 else HALF, rng))
+            (folder / f"{index:06d}.jpg").write_bytes(blob)
+            zipped.writestr(f"img_align_celeba/{index:06d}.jpg", blob)
+    return folder, archive
+
+
+TINY = {"filters": 4, "latent_dim": 8, "image_size": 16, "batch_size": 8, "eval_images": 16}
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def test_face_box_scales_with_the_image():
+    from zoo import faces
+
+    assert faces.face_box(178, 218) == (19.0, 40.0, 159.0, 180.0)
+    assert faces.face_box(89, 109) == pytest.approx((9.5, 20.0, 79.5, 90.0))
+    assert faces.face_box(100, 60, "auto") == (20.0, 0.0, 80.0, 60.0)  # not CelebA's shape: central square
+    assert faces.face_box(178, 218, "none") == (0.0, 0.0, 178.0, 218.0)
+    with pytest.raises(errors.ZooError, match="crop must be one of"):
+        faces.face_box(178, 218, "sideways")
+
+
+def test_folder_and_zip_give_the_same_faces(celeba):
+    from PIL import Image
+
+    from zoo import faces
+
+    folder, archive = celeba
+    from_folder = faces.load_faces(folder)
+    from_zip = faces.load_faces(archive)
+    from_parent = faces.load_faces(folder.parent)  # a folder holding img_align_celeba/
+    assert from_folder.images.shape == (64, 64, 64, 3) and from_folder.images.dtype == np.uint8
+    np.testing.assert_array_equal(from_folder.images, from_zip.images)
+    np.testing.assert_array_equal(from_folder.images, from_parent.images)
+    assert from_zip.names[0] == "img_align_celeba/000001.jpg"
+    # The crop is CelebA's face box, proportional at half resolution.
+    with Image.open(folder / "000001.jpg") as image:
+        expected = np.asarray(image.convert("RGB").resize((64, 64), Image.BILINEAR, box=(19, 40, 159, 180)))
+    np.testing.assert_array_equal(from_folder.images[0], expected)
+    with Image.open(folder / "000060.jpg") as image:
+        assert image.size == HALF
+        expected = np.asarray(image.convert("RGB").resize((64, 64), Image.BILINEAR, box=(9.5, 20, 79.5, 90)))
+    np.testing.assert_array_equal(from_folder.images[59], expected)
+    # The size is configurable.
+    assert faces.load_faces(archive, image_size=32).images.shape == (64, 32, 32, 3)
+
+
+def test_decoded_faces_are_cached(celeba, monkeypatch):
+    from zoo import datasets, faces
+
+    _, archive = celeba
+    first = faces.load_faces(archive, image_size=16, crop="center")
+    assert len(list(datasets.cache_dir().glob("faces-*.npz"))) >= 1
+
+    def refuse(*args):
+        raise AssertionError("decoded again instead of reading the cache")
+
+    monkeypatch.setattr(faces, "_decode_face", refuse)
+    again = faces.load_faces(archive, image_size=16, crop="center")
+    np.testing.assert_array_equal(first.images, again.images)
+    with pytest.raises(AssertionError, match="decoded again"):
+        faces.load_faces(archive, image_size=16, crop="none")  # another crop is another cache entry
+
+
+def test_splits_are_fixed_disjoint_and_scaled(celeba):
+    from zoo import faces
+
+    loaded = faces.load_faces(celeba[1], image_size=16)
+    splits = faces.face_splits(loaded, batch_size=8, value_range=(-1.0, 1.0), validation=False)
+    assert splits.info["train"] + splits.info["test"] == 64 and splits.val is None
+    train_index, test_index = faces.split_indices(64)
+    assert not set(train_index) & set(test_index)
+    np.testing.assert_array_equal(splits.test_arrays[0], loaded.images[test_index])
+    assert len(splits.reference) == len(test_index)
+    test_rows = {row.tobytes() for row in splits.test_arrays[0]}
+    assert not any(row.tobytes() in test_rows for row in splits.reference)
+    batch = next(iter(splits.train))
+    assert batch.shape == (8, 16, 16, 3) and batch.dtype.name == "float32"
+    assert -1.0 <= float(np.min(batch)) and float(np.max(batch)) <= 1.0 and float(np.min(batch)) < -0.5
+    limited = faces.face_splits(loaded, batch_size=8, limit=20)
+    assert limited.info["train"] == 20 and limited.info["test"] == 5 and limited.steps_per_epoch == 2
+
+
+@pytest.mark.parametrize(
+    "make_bad, fragment",
+    [
+        (lambda path: path.write_bytes(b"not a zip at all"), "corrupt or unreadable"),
+        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/readme.txt", "no images"), "holds no images"),
+        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/000001.jpg", b"\xff\xd8broken"), "cannot decode"),
+    ],
+    ids=["not-a-zip", "no-images", "corrupt-jpeg"],
+)
+def test_bad_face_data_is_a_data_error(tmp_path, make_bad, fragment):
+    from zoo import faces
+
+    path = tmp_path / "img_align_celeba.zip"
+    make_bad(path)
+    with pytest.raises(errors.DataError, match=fragment):
+        faces.load_faces(path)
+
+
+def test_missing_face_data(tmp_path):
+    from zoo import faces
+
+    with pytest.raises(errors.DataError, match="does not exist"):
+        faces.load_faces(tmp_path / "nothing.zip")
+    with pytest.raises(errors.DataError, match="no face data found"):
+        faces.load_faces(None)
+
+
+def test_cli_bad_face_data_is_one_line(tmp_path):
+    bad = tmp_path / "img_align_celeba.zip"
+    bad.write_bytes(b"garbage")
+    result = run_zoo("train", "face_gan", "--data", bad, "--epochs", "1", "--out", tmp_path / "run")
+    assert_one_line_error(result, "corrupt or unreadable")
+    assert not (tmp_path / "run").exists()
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def test_networks_follow_the_report():
+    import keras
+
+    from zoo import faces
+
+    encoder = faces.build_conv_net((64, 64, 3), 64, filters=128)
+    convolutions = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    # The notebook's first convolution plus its four downsampling layers: 64 -> 2.
+    assert len(convolutions) == 5 and encoder.get_layer("conv_net_flatten").output.shape[-1] == 2 * 2 * 128
+    decoder = faces.build_deconv_net(32, filters=128)
+    assert [tensor.name for tensor in decoder.inputs] == ["z"] and list(decoder.output) == ["image"]
+    assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in decoder.layers) == 4
+    assert decoder.get_layer("deconv_net_reshape").output.shape[1:] == (4, 4, 64)
+    with pytest.raises(errors.ZooError, match="image_size"):
+        faces.build_deconv_net(8, filters=4, image_size=48)
+
+
+@pytest.mark.parametrize("name", ["face_gan", "face_vae"])
+def test_model_trains_one_step_and_generates_unit_range_images(name):
+    import keras
+
+    from zoo import registry
+
+    entry = registry.get(name)
+    model = entry.build(entry.resolve(entry.tiny))
+    network = getattr(model, entry.signature.export)
+    assert [tensor.name for tensor in network.inputs] == ["z"] and list(network.output) == ["image"]
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32") * 3
+    image = np.asarray(network(z)["image"])
+    assert image.shape == (4, 16, 16, 3) and image.dtype == np.float32
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    before = [np.array(variable) for variable in model.trainable_variables]
+    low = -1.0 if name == "face_gan" else 0.0
+    real = np.random.default_rng(1).uniform(low, 1.0, (8, 16, 16, 3)).astype("float32")
+    logs = model.train_on_batch(real, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values())
+    changed = [not np.array_equal(old, np.array(new)) for old, new in zip(before, model.trainable_variables)]
+    # Every network (generator and discriminator, encoder and decoder) took a step.
+    assert all(changed), [variable.path for variable, moved in zip(model.trainable_variables, changed) if not moved]
+    assert isinstance(model, keras.Model)
+
+
+def test_gan_discriminator_sees_real_and_generated_halves():
+    from zoo import registry
+
+    entry = registry.get("face_gan")
+    model = entry.build(entry.resolve(entry.tiny, {"label_smoothing": 0.0, "instance_noise": 0.0}))
+    seen = []
+    discriminator = model.discriminator
+    original = discriminator.call
+
+    def spy(inputs, *args, **kwargs):
+        seen.append(tuple(inputs.shape))
+        return original(inputs, *args, **kwargs)
+
+    discriminator.call = spy
+    model.train_on_batch(np.zeros((8, 16, 16, 3), "float32"))
+    assert seen[0] == (16, 16, 16, 3) and seen[1] == (8, 16, 16, 3)
+
+
+def _state(model):
+    networks = [model.generator, model.discriminator, model.generator_optimizer, model.discriminator_optimizer]
+    return [np.array(variable) for network in networks for variable in network.variables]
+
+
+def test_checkpoint_resumes_both_networks_and_optimizers(celeba, tmp_path, monkeypatch):
+    import keras
+
+    from zoo import faces, training
+
+    saved = {}
+    resumed = {}
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            saved["state"] = _state(self.model)
+            raise RuntimeError("power cut after epoch 1")
+
+    class Observe(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            resumed["state"] = _state(self.model)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            resumed.setdefault("epochs", []).append(epoch)
+
+    out = tmp_path / "gan"
+    overrides = {key: TINY[key] for key in ("filters", "latent_dim", "image_size", "batch_size")}
+    # BackupAndRestore precedes the extra callbacks, so epoch 1 is saved before the cut.
+    monkeypatch.setattr(faces.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Interrupt()])
+    with pytest.raises(RuntimeError, match="power cut"):
+        training.train("face_gan", data=celeba[1], epochs=2, overrides=overrides, out=out, verbose=0, plots=False)
+    assert (tmp_path / "gan.partial" / "backup").is_dir() and not out.exists()
+
+    monkeypatch.setattr(faces.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Observe()])
+    result = training.train("face_gan", data=celeba[1], epochs=2, overrides=overrides, out=out, verbose=0, plots=False)
+    assert resumed["epochs"] == [1]
+    assert len(saved["state"]) == len(resumed["state"]) > 20
+    for before, after in zip(saved["state"], resumed["state"]):
+        np.testing.assert_array_equal(before, after)
+    # The optimisers' step counters survived too: two full epochs of steps in all.
+    steps = len(faces.split_indices(64)[0]) // overrides["batch_size"]
+    model, _ = training.load_run(out)
+    assert int(model.generator_optimizer.iterations) == 2 * steps == int(model.discriminator_optimizer.iterations)
+    assert json.loads((out / "history.json").read_text())["d_loss"] and result["epochs"] == 2
+
+
+# ----------------------------------------------------------------------------- training, CLI
+
+
+def test_vae_trains_samples_and_evaluates_through_the_cli(celeba, tmp_path):
+    out = tmp_path / "vae"
+    hp = [f"--hp={key}={value}" for key, value in TINY.items()]
+    result = run_zoo("train", "face_vae", "--data", celeba[1], "--epochs", "2", *hp, "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in ("epoch_001.png", "epoch_002.png", "interpolation_002.png", "reconstructions_002.png"):
+        assert (out / "samples" / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"swd", "swd_floor", "swd_ceiling_noise", "swd_ceiling_shuffled", "test_loss"} <= set(metrics)
+    assert metrics["swd_floor"] < min(metrics["swd_ceiling_noise"], metrics["swd_ceiling_shuffled"])
+    history = json.loads((out / "history.json").read_text())
+    assert {"loss", "reconstruction", "kl", "val_loss"} <= set(history)
+    run = json.loads((out / "run.json").read_text())
+    assert run["samples_per_second"] > 0
+
+    figures = tmp_path / "figures.json"
+    evaluated = run_zoo("evaluate", "face_vae", "--model", out, "--data", celeba[1], "--out", figures)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "swd_floor" in evaluated.stdout
+    assert json.loads(figures.read_text())["swd"] == pytest.approx(metrics["swd"], rel=1e-6)
+
+    grid = tmp_path / "grid.png"
+    sampled = run_zoo("faces-sample", "--model", out, "--out", grid, "--count", "6", "--columns", "3")
+    assert sampled.returncode == 0, sampled.stderr
+    assert_one_line_error(run_zoo("faces-sample", "--model", tmp_path / "none", "--out", grid), "no model")
+
+    from PIL import Image
+
+    from zoo import faces
+
+    with Image.open(grid) as picture:
+        assert picture.size == (3 * 18 + 2, 2 * 18 + 2)  # 16-pixel images, 2-pixel padding
+    strip = faces.write_samples(out, tmp_path / "strip.png", kind="interpolation", steps=5, pairs=1)
+    with Image.open(strip) as picture:
+        assert picture.size == (5 * 18 + 2, 2 * 18 + 2)  # a linear row and a spherical row
+    recon = faces.write_samples(out, tmp_path / "recon.png", kind="reconstructions", count=4, data=celeba[1])
+    with Image.open(recon) as picture:
+        assert picture.size == (8 * 18 + 2, 18 + 2)  # four pairs in a row
+    with pytest.raises(errors.ZooError, match="--steps"):
+        faces.write_samples(out, tmp_path / "x.png", kind="interpolation", steps=1)
+
+
+def test_describe_matches_the_card_contract():
+    from zoo import registry
+
+    for name in ("face_gan", "face_vae"):
+        entry = registry.get(name)
+        described = entry.describe(entry, entry.resolve())
+        assert described == {
+            "kind": "image", "input": "z", "latent_dim": entry.defaults["latent_dim"], "output": "image",
+            "output_range": [0, 1], "prior": "standard_normal",
+        }
+        assert entry.signature.inputs == ("z",) and entry.signature.outputs == ("image",)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+@pytest.fixture(scope="module")
+def face_sets():
+    """Two disjoint samples of cartoon faces at 32x32, as uint8."""
+    rng = np.random.default_rng(3)
+    images = [np.asarray(draw_face(FULL, rng).resize((32, 32), box=(19, 40, 159, 180))) for _ in range(96)]
+    images = np.stack(images)
+    return images[:48], images[48:]
+
+
+def test_swd_is_zero_to_itself_and_orders_floor_below_ceilings(face_sets):
+    first, second = face_sets
+    options = dict(patches_per_image=32, seed=0)
+    assert imagemetrics.sliced_wasserstein(first, first, **options)["swd"] == 0.0
+    result = imagemetrics.sliced_wasserstein_many(
+        first,
+        {"floor": second, "noise": imagemetrics.gaussian_noise(first), "shuffled": imagemetrics.shuffled_pixels(second)},
+        **options,
+    )
+    assert set(result["floor"]) == {"swd_32", "swd_16", "swd"}
+    assert result["floor"]["swd"] < result["noise"]["swd"] and result["floor"]["swd"] < result["shuffled"]["swd"]
+    # More noise added to the same faces: farther from the real ones.
+    rng = np.random.default_rng(0)
+    distances = [
+        imagemetrics.sliced_wasserstein(first, np.clip(second / 255.0 + rng.normal(0, sigma, second.shape), 0, 1),
+                                        **options)["swd"]
+        for sigma in (0.0, 0.05, 0.15, 0.4)
+    ]
+    assert distances == sorted(distances), distances
+
+
+def test_frechet_and_kernel_distances():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 6))
+    assert imagemetrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-9)
+    # Two Gaussians with a known gap: |mu|^2 + tr(C1 + C2 - 2 sqrt(C1 C2)) = 4 + 6 * (1 - 2 + 4 - 2 * 2) ... exactly:
+    first = rng.normal(size=(20000, 2))
+    second = rng.normal(size=(20000, 2)) * 2 + np.array([2.0, 0.0])
+    # mean gap 4; each axis contributes 1 + 4 - 2 * 2 = 1.
+    assert imagemetrics.frechet_distance(first, second) == pytest.approx(6.0, rel=0.03)
+    shifts = [imagemetrics.frechet_distance(features, features + shift) for shift in (0.1, 0.5, 1.0)]
+    assert shifts == sorted(shifts)
+    same = imagemetrics.kernel_distance(features[:200], features[200:], subset_size=200)
+    different = imagemetrics.kernel_distance(features[:200], features[200:] + 1.0, subset_size=200)
+    assert abs(same) < different
+    with pytest.raises(ValueError, match="same D"):
+        imagemetrics.frechet_distance(features, features[:, :3])
+
+
+def test_distance_report_with_a_trained_feature_network(face_sets, cifar_npz, tmp_path, monkeypatch):
+    from zoo import faces, training
+
+    run = tmp_path / "features"
+    training.train("face_features", data=cifar_npz, epochs=1, overrides={"width": 4}, out=run, verbose=0, plots=False)
+    monkeypatch.setenv(faces.FEATURES_ENV, str(run))
+    features = faces.load_feature_network()
+    real, other = face_sets
+    vectors = features(real)
+    assert vectors.shape == (48, 16)  # width 4 -> 16 pooled channels
+    report = faces.distance_report(real, other / 255.0, other, features=features)
+    for metric in ("swd", "frechet", "kid"):
+        assert {metric, f"{metric}_floor", f"{metric}_ceiling_noise", f"{metric}_ceiling_shuffled",
+                f"{metric}_relative"} <= set(report)
+    assert report["frechet"] == pytest.approx(report["frechet_floor"])  # the "model" here is the reference itself
+    assert report["frechet_floor"] < report["frechet_ceiling_noise"]
+
+
+# ----------------------------------------------------------------------------- grids
+
+
+def test_tile_and_side_by_side_shapes():
+    grid = imagegrid.tile(np.ones((5, 4, 6, 3)), columns=2, padding=1, background=0)
+    assert grid.shape == (3 * 5 + 1, 2 * 7 + 1, 3) and grid.dtype == np.uint8
+    assert grid[1, 1, 0] == 255 and grid[0, 0, 0] == 0  # image pixels and padding
+    assert grid[-5:-1, 8:14].max() == 0  # the sixth cell is empty
+    pairs = imagegrid.side_by_side(np.zeros((3, 4, 4, 3)), np.ones((3, 4, 4, 3)), columns=3, padding=0)
+    assert pairs.shape == (4, 24, 3)
+    assert pairs[0, :4].max() == 0 and pairs[0, 4:8].min() == 255
+    with pytest.raises(ValueError, match="non-empty batch"):
+        imagegrid.tile(np.zeros((0, 4, 4, 3)))
+
+
+def test_interpolations_hit_the_endpoints_and_keep_norms():
+    start, end = imagegrid.latent_samples(2, 64, seed=5)
+    for kind in imagegrid.INTERPOLATIONS:
+        path = imagegrid.interpolate(start, end, 7, kind)
+        np.testing.assert_allclose(path[0], start, atol=1e-5)
+        np.testing.assert_allclose(path[-1], end, atol=1e-5)
+    linear = imagegrid.lerp(start, end, 7)
+    spherical = imagegrid.slerp(start, end, 7)
+    # Linear midpoints shrink towards the origin; spherical ones keep the norm.
+    assert np.linalg.norm(linear[3]) < 0.9 * min(np.linalg.norm(start), np.linalg.norm(end))
+    expected = (np.linalg.norm(start) + np.linalg.norm(end)) / 2
+    assert np.linalg.norm(spherical[3]) == pytest.approx(expected, rel=1e-4)
+    # The report's listing 6, element by element, for one t.
+    t = 1 / 3
+    np.testing.assert_allclose(imagegrid.lerp(start, end, 4)[1], [(1 - t) * a + t * b for a, b in zip(start, end)],
+                               rtol=1e-5)
+    assert imagegrid.interpolation_latents(8, steps=5, pairs=3).shape == (30, 8)
+
+
+def test_write_png_round_trips(tmp_path):
+    from PIL import Image
+
+    picture = imagegrid.tile(np.random.default_rng(0).uniform(size=(4, 8, 8, 3)), columns=2)
+    path = imagegrid.write_png(tmp_path / "deep" / "grid.png", picture)
+    with Image.open(path) as image:
+        np.testing.assert_array_equal(np.asarray(image), picture)
+    assert not list((tmp_path / "deep").glob(".*partial"))
