@@ -105,8 +105,9 @@ def chosen_values(space, hp):
 
     Example:
         >>> hp = keras_tuner.HyperParameters()  # doctest: +SKIP
-        >>> hp.values.update(optimizer="adam")
+        >>> report_space(hp)  # declares every hyperparameter, at its default
+        >>> hp.values.update(optimizer="adam", epsilon=1e-8)
         >>> chosen_values(report_space, hp)  # no momentum or nesterov for Adam
-        {'optimizer': 'adam', 'learning_rate': 0.1, 'epsilon': 0.0001, 'batch_size': 64}
+        {'optimizer': 'adam', 'learning_rate': 0.1, 'epsilon': 1e-08, 'batch_size': 64}
     """
     return {key: value for key, value in space(hp).items() if value is not None}
