@@ -53,7 +53,8 @@ def test_one_factor_values_are_accepted_by_the_builders():
 def test_grid_study_end_to_end(regularizers_run, mnist_npz, tmp_path):
     result, study_dir = regularizers_run
     assert result.returncode == 0, result.stderr
-    for name in ("study.json", "results.csv", "results.md", "regularizers.png", "best_hparams.json", "test_results.json"):
+    written = ("study.json", "results.csv", "results.md", "regularizers.png", "best_hparams.json", "test_results.json")
+    for name in written:
         assert (study_dir / name).exists(), name
     rows = read_csv(study_dir / "results.csv")
     assert sorted(row["regularizer"] for row in rows) == sorted(["none", "l1", "l2", "l1_l2", "dropout"])
@@ -296,7 +297,7 @@ def test_task1_table_carries_the_winners_to_cifar10(regularizers_run, cifar_npz,
     best = json.loads((regularizers_run[1] / "best_hparams.json").read_text())
     assert studied["best values"] == f"regularizer={best['hparams']['regularizer']}"
     assert studied["test_accuracy"] == f"{best['test_accuracy']:.4f}"
-    assert studied["what ran"] == "GridSearch, 5/5 trials, 1 epochs, first 96 training examples"
+    assert studied["what ran"] == "GridSearch, 5/5 trials, 1 epoch, first 96 training examples"
     assert by_study[("mnist_mlp", "optimizers")]["what ran"] == "not run"
     assert by_study[("mnist_mlp", "optimizers")]["report"] == "0.9843 (adam)"
     # Only the regularisation study exists, so only the MLP's "parameters" configuration

@@ -76,7 +76,8 @@ def tune(entry, study, tuner, max_trials, epochs, directory, data, limit, worker
               help="CIFAR-10 file or folder. Default: $ZOO_DATA_DIR, then the Keras cache.")
 @click.option("--epochs", "epoch_counts", type=int, multiple=True, default=(12, 24), show_default=True,
               help="CIFAR-10 epochs (repeatable).")
-@click.option("--out", type=click.Path(), default=None, help="Where the table and CIFAR-10 runs go [default: DIR/task1].")
+@click.option("--out", type=click.Path(), default=None,
+              help="Where the table and CIFAR-10 runs go [default: DIR/task1].")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the CIFAR-10 runs.")
 @click.option("--skip-cifar", is_flag=True, help="Only tabulate the MNIST studies.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")

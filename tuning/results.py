@@ -227,7 +227,8 @@ def bar_chart(study, rows, path):
     bottom = 0.0 if lowest < 0.5 else max(0.0, (int((lowest - 0.02) * 50)) / 50)
     axis.set_ylim(bottom, 1.0 + (1.0 - bottom) * 0.12)
     axis.set_ylabel("accuracy" if bottom == 0 else f"accuracy (axis from {bottom:.2f})")
-    axis.set_title(f"{study.entry.name}: {study.study} ({search.TUNER_NAMES[study.tuner]}, {study.epochs} epochs)")
+    tuner = search.TUNER_NAMES[study.tuner]
+    axis.set_title(f"{study.entry.name}: {study.study} ({tuner}, {search.epochs_text(study.epochs)})")
     axis.grid(axis="y", alpha=0.3)
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()

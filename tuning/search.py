@@ -35,7 +35,9 @@ from zoo import errors, hparams, registry
 from tuning import studies
 
 TUNERS = ("grid", "random", "bayes", "hyperband")
-TUNER_NAMES = {"grid": "GridSearch", "random": "RandomSearch", "bayes": "BayesianOptimization", "hyperband": "Hyperband"}
+TUNER_NAMES = {
+    "grid": "GridSearch", "random": "RandomSearch", "bayes": "BayesianOptimization", "hyperband": "Hyperband",
+}
 # Trials of a random or Bayesian search when --max-trials is not given.
 DEFAULT_MAX_TRIALS = 10
 DEFAULT_DIRECTORY = pathlib.Path("artifacts") / "tune"
@@ -77,8 +79,13 @@ class Study:
         """One line: what this study searches."""
         budget = f", at most {self.max_trials} trials" if self.max_trials else ""
         limit = f", first {self.limit} training examples" if self.limit else ""
-        return (f"{self.entry.name} / {self.study} ({TUNER_NAMES[self.tuner]}{budget}), {self.epochs} epochs per trial"
-                f"{limit}, seed {self.seed}")
+        return (f"{self.entry.name} / {self.study} ({TUNER_NAMES[self.tuner]}{budget}), "
+                f"{epochs_text(self.epochs)} per trial{limit}, seed {self.seed}")
+
+
+def epochs_text(count):
+    """``1 epoch``, ``12 epochs``."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def study_directory(root, entry_name, study, tuner):
@@ -247,7 +254,9 @@ def check_or_record(study, parts, command=None):
             )
         return False
     if (study.project_dir / "oracle.json").exists():
-        raise errors.ZooError(f"{study.directory} holds a KerasTuner search without study.json; use another --directory")
+        raise errors.ZooError(
+            f"{study.directory} holds a KerasTuner search without study.json; use another --directory"
+        )
     oracles.write_json_atomic(str(record), {
         "format": "zoo-study/1",
         "fingerprint": parts,
@@ -351,7 +360,9 @@ def _tuner_classes():
 
         def on_trial_begin(self, trial):
             self._asked = False
-            self.records[trial.trial_id] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "clock": time.perf_counter()}
+            self.records[trial.trial_id] = {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "clock": time.perf_counter(),
+            }
             super().on_trial_begin(trial)
 
         def run_trial(self, trial, *args, **kwargs):
@@ -481,7 +492,8 @@ def wait_for_workers(study, tuner_id, timeout=600.0):
     deadline = time.monotonic() + timeout
     while len(list(ready.iterdir())) < count:
         if time.monotonic() > deadline:
-            raise errors.ZooError(f"only {len(list(ready.iterdir()))} of {count} workers started within {timeout:.0f} s")
+            started = len(list(ready.iterdir()))
+            raise errors.ZooError(f"only {started} of {count} workers started within {timeout:.0f} s")
         time.sleep(0.2)
 
 

@@ -74,7 +74,7 @@ def what_ran(folder):
     data = fingerprint["data"]
     examples = f"first {data['limit']} training examples" if data.get("limit") else "all training examples"
     return (f"{search.TUNER_NAMES[fingerprint['tuner']]}, {finished}/{len(rows)} trials, "
-            f"{fingerprint['epochs']} epochs, {examples}")
+            f"{search.epochs_text(fingerprint['epochs'])}, {examples}")
 
 
 def carried_configurations(root, architecture):
@@ -128,7 +128,9 @@ def carry(root, out, cifar_data=None, epochs=(12, 24), seed=42, verbose=1):
                 folder = pathlib.Path(out) / "cifar10" / f"{name}-{label}-{count}e"
                 wanted = entry.resolve(config, {"epochs": count})
                 done = folder / "metrics.json"
-                if done.exists() and json.loads((folder / "hparams.json").read_text()) == json.loads(json.dumps(wanted)):
+                finished = done.exists() and json.loads((folder / "hparams.json").read_text()) == json.loads(
+                    json.dumps(wanted))
+                if finished:
                     run = {**json.loads((folder / "run.json").read_text()), "metrics": json.loads(done.read_text())}
                     print(f"[zoo] reusing {folder}", flush=True)
                 else:
@@ -196,7 +198,7 @@ def write(root, out, runs, notes=()):
     lines = [
         "# Task 1: the report's studies, reproduced with zoo tune", "",
         "- MNIST rows: the best trial of each study, ranked on validation accuracy (a split of the training set); "
-        "its test accuracy is that trial's best-epoch weights on the 10,000 test images, measured once after "
+        "its test accuracy is that trial's best-epoch weights on the whole test set, measured once after "
         "the search. The report's figures are its test accuracies after 12 epochs.",
         "- CIFAR-10 rows: `zoo train` with the MNIST winners (*parameters*: the four one-factor winners together; "
         "*hyperparameters*: the joint study's winner), test accuracy after the given epochs.",
