@@ -29,7 +29,9 @@ def test_entry_builds_runs_and_round_trips(name, tmp_path):
     assert [tensor.name for tensor in network.inputs] == list(entry.signature.inputs)
     inputs = [np.random.default_rng(0).uniform(0, 255, (2, *tensor.shape[1:])).astype("float32") for tensor in network.inputs]
     outputs = network(inputs[0] if len(inputs) == 1 else inputs, training=False)
-    assert set(outputs) == set(entry.signature.outputs)
+    # Every signature output exists; a network may carry training-only extras
+    # (clock_polar's polar_training), which export leaves out.
+    assert set(entry.signature.outputs) <= set(outputs)
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras")
     assert loaded.name == name
