@@ -56,7 +56,7 @@ demo: install
 bench: install
 	$(ZOO) bench --train $(ARGS)
 
-# serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_hands and artifacts/face_gan
+# serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_polar and artifacts/face_gan
 # (trained first when missing), e.g. make release ARGS="--faces-data ../shared/datasets/celeba.zip"
 release: install
 	$(BIN)/python -m serve.release $(ARGS)

@@ -101,7 +101,7 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
     Examples:
       zoo predict-time photo.jpg
       zoo predict-time clocks/ --json > times.json
-      zoo predict-time 'scans/**/*.png' --model artifacts/clock_hands/export
+      zoo predict-time 'scans/**/*.png' --model artifacts/clock_polar/export
     """
     from serve import generate, models, predict
     from serve import images as imaging
@@ -255,7 +255,7 @@ def list_models(extra, as_json):
     \b
     Examples:
       zoo models
-      zoo models --model artifacts/clock_hands/export --json
+      zoo models --model artifacts/clock_polar/export --json
     """
     from serve import models
 
@@ -300,7 +300,7 @@ def info(model_spec, as_json, provider):
     \b
     Examples:
       zoo info clock
-      zoo info artifacts/clock_hands/export --provider cpu --json
+      zoo info artifacts/clock_polar/export --provider cpu --json
     """
     from serve import models
 
@@ -330,7 +330,7 @@ def info(model_spec, as_json, provider):
 
 
 @click.command("bench", cls=_Command)
-@click.option("--clock-run", default="artifacts/clock_hands", show_default=True, metavar="DIR",
+@click.option("--clock-run", default="artifacts/clock_polar", show_default=True, metavar="DIR",
               help="The clock reader's run folder (model.keras; export/ with model.onnx and saved_model/).")
 @click.option("--clock-model", default=None, metavar="PATH",
               help="The ONNX clock reader [default: CLOCK_RUN/export, else the release clock].")

@@ -1,7 +1,7 @@
 """``make release``: build the release models that ship in ``serve/release/``.
 
 For each release model (``clock``: the clock reader, ``faces``: the face generator)
-this uses the trained run folder if there is one (``artifacts/clock_hands``,
+this uses the trained run folder if there is one (``artifacts/clock_polar``,
 ``artifacts/face_gan`` by default), or trains it first with :func:`zoo.training.train`;
 exports it with :func:`export.export_entry` (every export gate); and installs
 ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and ``<name>.card.json``,
@@ -19,7 +19,7 @@ import it.
 
 Example:
     python -m serve.release                       # both, from artifacts/ (training if needed)
-    python -m serve.release --only clock --clock-run runs/clock_hands_best
+    python -m serve.release --only clock --clock-run runs/clock_polar_best
 """
 
 import json
@@ -35,7 +35,7 @@ from serve import models
 from zoo import errors
 
 RELEASES = {
-    "clock": {"entry": "clock_hands", "run": "artifacts/clock_hands"},
+    "clock": {"entry": "clock_polar", "run": "artifacts/clock_polar"},
     "faces": {"entry": "face_gan", "run": "artifacts/face_gan"},
 }
 FLOAT16_ABOVE_BYTES = 8_000_000
@@ -203,7 +203,7 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 
     Args:
         name: the release name (``clock``, ``faces``).
-        entry: the registry entry (``clock_hands``, ``face_gan``).
+        entry: the registry entry (``clock_polar``, ``face_gan``).
         run: the run folder; trained into if it has no ``model.keras``.
         data: the dataset path for training and export (None: the usual places).
         epochs: training epochs when training (None: the entry's default).
