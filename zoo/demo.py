@@ -20,8 +20,9 @@ import time
 import click
 
 ENTRY = "clock_hands"
-# The demo reader: the geometric hands reader at 64x64, trained for ~10 minutes.
-SETTINGS = dict(image_size=64, train_count=24000, val_count=1000, test_count=2000, epochs=8)
+# The demo reader: the geometric hands reader at 64x64; 20,000 clocks x 8 epochs train in
+# about 9.5 minutes on 2 cores (~280 images/s).
+SETTINGS = dict(image_size=64, train_count=20000, val_count=1000, test_count=2000, epochs=8)
 QUICK = dict(image_size=32, width=8, dense_units=16, train_count=128, val_count=64, test_count=64, epochs=1)
 FRESH_SEED = 777  # The clocks read at the end; training renders from seed 42.
 
