@@ -463,6 +463,30 @@ def angle_distribution(turns, bins, spread=1.0):
     return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def _conv_bn_relu(x, filters, strides, label, kernel=3):
+    """Conv (no bias) -> BatchNorm -> ReLU, its layers named ``label``, ``label_bn``, ``label_relu``."""
+    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=label)(x)
+    x = keras.layers.BatchNormalization(name=f"{label}_bn")(x)
+    return keras.layers.ReLU(name=f"{label}_relu")(x)
+
+
+def _strided_stages(x, width, stem, stage):
+    """The clock readers' backbone: a 5x5 stride-2 stem, then three stages of a stride-2
+    and a stride-1 Conv-BN-ReLU (width 2x, 4x, 16/3x). Layers are named ``stem`` and
+    ``{stage}{n}_down`` / ``{stage}{n}_conv``.
+
+    Returns:
+        The three stages' outputs, finest first.
+    """
+    x = _conv_bn_relu(x, width, 2, stem, kernel=5)
+    features = []
+    for number, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
+        x = _conv_bn_relu(x, filters, 2, f"{stage}{number}_down")
+        x = _conv_bn_relu(x, filters, 1, f"{stage}{number}_conv")
+        features.append(x)
+    return features
+
+
 def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2, angle_bins=60,
                 keypoint_weight=10.0, learning_rate=2e-3, weight_decay=1e-4):
     """A geometric reader: a BN-ReLU CNN reads each hand's angle.
@@ -484,17 +508,8 @@ def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2
     """
     inputs, x = _image_input(image_size)
 
-    def conv(x, filters, strides, label, kernel=3):
-        x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=label)(x)
-        x = keras.layers.BatchNormalization(name=f"{label}_bn")(x)
-        return keras.layers.ReLU(name=f"{label}_relu")(x)
-
-    x = conv(x, width, 2, "stem", kernel=5)
-    features = []
-    for stage, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
-        x = conv(x, filters, 2, f"stage{stage}_down")
-        x = conv(x, filters, 1, f"stage{stage}_conv")
-        features.append(x)
+    features = _strided_stages(x, width, stem="stem", stage="stage")
+    x = features[-1]
     outputs, losses, weights = {}, {}, {}
     if keypoint_weight:
         coarse = keras.layers.Conv2DTranspose(width, 2, strides=2, name="keypoint_up")(features[1])
@@ -747,27 +762,16 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     """
     inputs, x = _image_input(image_size)
 
-    def conv(tensor, filters, strides, label, kernel=3):
-        tensor = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                                     name=label)(tensor)
-        tensor = keras.layers.BatchNormalization(name=f"{label}_bn")(tensor)
-        return keras.layers.ReLU(name=f"{label}_relu")(tensor)
-
     view = x
     if image_size > 64:
         view = keras.layers.Resizing(64, 64, interpolation="bilinear", name="localiser_view")(x)
-    located = conv(view, width, 2, "loc_stem", kernel=5)
-    stages = []
-    for stage, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
-        located = conv(located, filters, 2, f"loc{stage}_down")
-        located = conv(located, filters, 1, f"loc{stage}_conv")
-        stages.append(located)
+    stages = _strided_stages(view, width, stem="loc_stem", stage="loc")
     # Heatmaps at a quarter of the view's resolution, from every stage: the fine stage
     # says exactly where an edge is, the coarse ones which edge is the 12 o'clock rim.
     from_coarse = keras.layers.Conv2DTranspose(32, 4, strides=4, name="loc_up3")(stages[2])
     from_middle = keras.layers.Conv2DTranspose(32, 2, strides=2, name="loc_up2")(stages[1])
     merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, stages[0]])
-    merged = conv(merged, 32, 1, "loc_head")
+    merged = _conv_bn_relu(merged, 32, 1, "loc_head")
     heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
     keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
 

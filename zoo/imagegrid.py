@@ -37,6 +37,24 @@ def to_uint8(images):
     return np.clip(np.rint(images.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
+def grid_shape(count, columns=None):
+    """``(rows, columns)`` of a grid of ``count`` images: the smallest square by default.
+
+    Raises:
+        ValueError: ``columns`` < 1.
+
+    Example:
+        >>> grid_shape(10), grid_shape(10, columns=20)
+        ((3, 4), (1, 10))
+    """
+    if columns is None:
+        columns = int(np.ceil(np.sqrt(count)))
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1; received {columns}")
+    columns = min(columns, count)
+    return -(-count // columns), columns
+
+
 def tile(images, columns=None, padding=2, background=255):
     """Tile a batch of images into one picture, row by row.
 
@@ -62,12 +80,7 @@ def tile(images, columns=None, padding=2, background=255):
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(f"images must be a non-empty batch (N, H, W[, C]); received shape {images.shape}")
     count, height, width, channels = images.shape
-    if columns is None:
-        columns = int(np.ceil(np.sqrt(count)))
-    if columns < 1:
-        raise ValueError(f"columns must be at least 1; received {columns}")
-    columns = min(columns, count)
-    rows = -(-count // columns)
+    rows, columns = grid_shape(count, columns)
     canvas = np.full(
         (rows * (height + padding) + padding, columns * (width + padding) + padding, channels), background, np.uint8
     )
@@ -141,7 +154,7 @@ def slerp(start, end, steps):
 
     Example:
         >>> path = slerp(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 3)
-        >>> np.round(path[1], 4).tolist()
+        >>> [round(float(value), 4) for value in path[1]]
         [0.7071, 0.7071]
     """
     start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
@@ -189,7 +202,8 @@ def interpolation_latents(latent_dim, steps=10, pairs=1, seed=0):
 
 
 def write_png(path, picture):
-    """Write a picture as PNG through a temporary file, so a reader never sees half of it.
+    """Write a picture as PNG through a temporary file and a rename, so that no reader
+    ever sees half a file and a failure leaves any older file in place.
 
     Args:
         path: the PNG to write; parent folders are created.
@@ -205,7 +219,11 @@ def write_png(path, picture):
     if picture.ndim == 3 and picture.shape[-1] == 1:
         picture = picture[..., 0]
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    Image.fromarray(picture).save(temporary, format="PNG")
-    os.replace(temporary, path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        Image.fromarray(picture).save(temporary, format="PNG")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
