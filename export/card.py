@@ -8,10 +8,12 @@ only the standard library and ``onnx``.
 """
 
 import datetime
-import hashlib
 import json
 import pathlib
 import subprocess
+
+# The one streamed file hash, shared with serve (which checks what export writes).
+from serve.models import sha256_of  # noqa: F401 (also used as cards.sha256_of)
 
 FORMAT = "zoo-card/1"
 CARD_KEY = "zoo.card"
@@ -155,15 +157,6 @@ def read_embedded(path):
     if CARD_KEY in props:
         props[CARD_KEY] = json.loads(props[CARD_KEY])
     return props
-
-
-def sha256_of(path, chunk_size=1 << 20):
-    """The hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_manifest(folder):
