@@ -257,10 +257,15 @@ def _register_all():
             task="classification", dataset=dataset, data=classification_data, evaluate=blocks.evaluate_classifier,
             constants=constants, describe=describe_classifier,
         )
+        # The report trained without augmentation or a schedule; these fit settings
+        # default to that and are there to be tuned (flips only where they keep the class).
+        fit = dict(epochs=12, batch_size=128, schedule="constant", translate=0.0)
+        if dataset == "cifar10":
+            fit["flip"] = False
         registry.register(
             name=f"{dataset}_mlp",
             defaults=dict(units=512, dropout_rate=0.2, optimizer="rmsprop", **REPORT_KNOBS),
-            fit=dict(epochs=12, batch_size=128),
+            fit=dict(fit),
             space=report_space,
             tiny=dict(units=16),
             **common,
@@ -271,7 +276,7 @@ def _register_all():
                 filters=32, dense_units=128, dropout_rate=0.25, dense_dropout_rate=0.5, optimizer="adadelta",
                 **REPORT_KNOBS,
             ),
-            fit=dict(epochs=12, batch_size=128),
+            fit=dict(fit),
             space=report_space,
             tiny=dict(filters=4, dense_units=8),
             **common,
