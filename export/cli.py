@@ -16,18 +16,22 @@ import click
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset (13 to 18).")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
               help="Also make an int8 model (onnxruntime quantisation), kept only if accurate enough.")
-@click.option("--quantize-method", type=click.Choice(["auto", "static", "dynamic"]), default="auto", show_default=True,
-              help="auto tries static (calibrated QDQ) and dynamic, and keeps the faster acceptable one.")
+@click.option("--quantize-method", type=click.Choice(["auto", "static", "static-qdq", "dynamic"]), default="auto",
+              show_default=True,
+              help="auto tries static (calibrated QLinearConv/QLinearMatMul), static-qdq and dynamic, "
+              "and keeps the fastest acceptable one.")
 @click.option("--max-accuracy-drop", type=float, default=1.0, show_default=True,
               help="Classifiers: the largest int8 test-accuracy drop, in points, that is kept.")
 @click.option("--max-output-error", type=float, default=1.0, show_default=True,
               help="Other tasks: the largest mean int8 output error, in percent of the output range, that is kept.")
+@click.option("--min-speedup", type=click.FloatRange(min=0.0), default=1.05, show_default=True,
+              help="The int8 model is kept only if at least this much faster than float32 at batch 1 (0: any).")
 @click.option("--data", type=click.Path(), default=None,
               help="Dataset for the parity inputs, the test-set check and calibration "
               "[default: the run's own data, then the usual places].")
 @click.option("--no-data", is_flag=True, help="Use no dataset: parity on random inputs, no test-set check.")
 def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_accuracy_drop, max_output_error,
-                   data, no_data):
+                   min_speedup, data, no_data):
     """Export a trained ENTRY to ONNX and SavedModel, check it, and write its model card.
 
     Writes MODEL/export/ (or --out): model.onnx (the card in its metadata),
@@ -61,6 +65,7 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
     card = exporter.export_entry(
         entry, model_dir, out, opset=opset, quantize=quantize, data=False if no_data else data,
         quantize_method=quantize_method, max_accuracy_drop=max_accuracy_drop, max_output_error=max_output_error,
+        min_speedup=min_speedup,
     )
     click.echo(f"[zoo] {entry}: {out / card['onnx_file']} sha256 {card['onnx_sha256'][:16]}...; card {out / 'card.json'}")
 

@@ -358,7 +358,8 @@ def _publish(temporary, out):
 
 def export_entry(
     name, model_dir, out, opset=17, quantize=None, data=None, *, quantize_method="auto", max_accuracy_drop=1.0,
-    max_output_error=1.0, calibration_examples=quantizing.CALIBRATION_EXAMPLES, log=_log_to_stdout,
+    max_output_error=1.0, min_speedup=quantizing.MIN_SPEEDUP, calibration_examples=quantizing.CALIBRATION_EXAMPLES,
+    log=_log_to_stdout,
 ):
     """Export a trained run of entry ``name`` to ONNX and SavedModel, with gates and a card.
 
@@ -371,12 +372,14 @@ def export_entry(
         quantize: None, or ``"int8"`` to also try an int8 model.
         data: the dataset path; None to use the run's own data or the usual places;
             False to use no data (random parity inputs, no test-set check).
-        quantize_method: ``auto`` (try static and dynamic, keep the faster acceptable
-            one), ``static`` or ``dynamic``.
+        quantize_method: ``auto`` (try every method, keep the fastest acceptable
+            one), ``static``, ``static-qdq`` or ``dynamic`` (see :mod:`export.quantize`).
         max_accuracy_drop: classifiers: the largest test-accuracy drop (points) for
             which the int8 model is kept.
         max_output_error: other tasks: the largest mean int8 output error, in percent of
             the float32 output range, for which the int8 model is kept.
+        min_speedup: the smallest batch-1 speed-up over float32 for which the int8
+            model is kept (0 keeps any accurate enough one).
         calibration_examples: training examples for static calibration.
         log: where progress lines go (``print`` by default; ``lambda message: None`` for quiet).
 
@@ -434,7 +437,8 @@ def export_entry(
     try:
         card = _export_into(
             entry, network, temporary, opset, quantize, quantize_method, samples, decode,
-            preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error, log,
+            preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error,
+            min_speedup, log,
         )
         _publish(temporary, out)
     except BaseException:
@@ -450,7 +454,8 @@ def export_entry(
 
 
 def _export_into(entry, network, folder, opset, quantize, quantize_method, samples, decode,
-                 preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error, log):
+                 preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error,
+                 min_speedup, log):
     import onnx
 
     signature = entry.signature
@@ -503,7 +508,7 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
     quantization = None
     if quantize == "int8":
         quantization = _quantize(entry, folder, onnx_path, samples, decode, quantize_method, max_accuracy_drop,
-                                 max_output_error, log)
+                                 max_output_error, min_speedup, log)
 
     inputs, outputs = _card_io(entry, proto, input_range)
     image_shapes = [item["shape"] for item in inputs if item["range"] is not None]
@@ -536,7 +541,8 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
     return card
 
 
-def _quantize(entry, folder, onnx_path, samples, decode, method, max_accuracy_drop, max_output_error, log):
+def _quantize(entry, folder, onnx_path, samples, decode, method, max_accuracy_drop, max_output_error, min_speedup,
+              log):
     """The card's ``quantization`` section; ``folder/model.int8.onnx`` if kept."""
     if samples.calibration is None or any(value is None for value in samples.calibration.values()):
         reason = f"no training data to calibrate on ({samples.report.get('reason')})"
@@ -547,7 +553,7 @@ def _quantize(entry, folder, onnx_path, samples, decode, method, max_accuracy_dr
     latency_feed = {name: value[:1] for name, value in samples.parity.items()}
     section = quantizing.quantize(
         onnx_path, folder, method=method, calibration_inputs=samples.calibration, quality=quality,
-        latency_feed=latency_feed, log=log,
+        latency_feed=latency_feed, min_speedup=min_speedup, log=log,
     )
     if section["kept"]:
         log(f"[export] int8 kept ({section['method']}): {section['verdict']}; {section['speedup']}x faster at batch 1")

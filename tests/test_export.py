@@ -327,7 +327,8 @@ def test_sub_network_exports_with_z_input(autoencoder_entry, tmp_path):
 def test_sub_network_int8_is_judged_by_output_error(autoencoder_entry, tmp_path):
     run = make_run(autoencoder_entry, tmp_path / "run")
     card = exporter.export_entry(
-        "test_autoencoder", run, tmp_path / "export", quantize="int8", max_output_error=1000.0, log=quiet,
+        "test_autoencoder", run, tmp_path / "export", quantize="int8", max_output_error=1000.0, min_speedup=0.0,
+        log=quiet,
     )
     section = card["quantization"]
     # z inputs calibrate on the standard normal prior: no dataset needed.
@@ -374,12 +375,15 @@ def trained_mlp(mnist_npz, tmp_path_factory):
 def test_int8_is_measured_and_kept_within_the_threshold(trained_mlp, mnist_npz, tmp_path):
     out = tmp_path / "export"
     card = exporter.export_entry(
-        "mnist_mlp", trained_mlp, out, data=mnist_npz, quantize="int8", max_accuracy_drop=100.0, log=quiet,
+        "mnist_mlp", trained_mlp, out, data=mnist_npz, quantize="int8", max_accuracy_drop=100.0, min_speedup=0.0,
+        log=quiet,
     )
     section = card["quantization"]
     assert section["kept"] is True and section["file"] == "model.int8.onnx"
     assert section["metric"] == "test_accuracy" and section["unit"] == "points"
-    assert {candidate["method"] for candidate in section["candidates"]} == {"static", "dynamic"}
+    assert {candidate["method"] for candidate in section["candidates"]} == {"static", "static-qdq", "dynamic"}
+    # The kept one is the fastest of the accurate enough candidates.
+    assert section["speedup"] == max(candidate["speedup"] for candidate in section["candidates"])
     for candidate in section["candidates"]:
         assert "error" not in candidate, candidate
         assert candidate["latency_ms_p50"]["float32"] > 0 and candidate["latency_ms_p50"]["int8"] > 0
@@ -411,6 +415,32 @@ def test_int8_dropped_when_over_the_threshold_says_so_and_exits_0(trained_mlp, m
     section = json.loads((out / "card.json").read_text())["quantization"]
     assert section["kept"] is False and section["file"] is None
     assert "dynamic:" in section["reason"] and section["candidates"][0]["within"] is False
+
+
+def test_int8_slower_than_required_is_dropped_with_its_speed(trained_mlp, mnist_npz, tmp_path):
+    out = tmp_path / "export"
+    card = exporter.export_entry(
+        "mnist_mlp", trained_mlp, out, data=mnist_npz, quantize="int8", quantize_method="static",
+        max_accuracy_drop=100.0, min_speedup=1000.0, log=quiet,
+    )
+    section = card["quantization"]
+    assert section["kept"] is False and section["min_speedup"] == 1000.0
+    assert "at least 1000x is required" in section["reason"]
+    assert section["candidates"][0]["within"] is True and section["candidates"][0]["fast_enough"] is False
+    assert not (out / "model.int8.onnx").exists()
+
+
+def test_static_int8_quantises_only_matmul_conv_and_gemm(trained_mlp, mnist_npz, tmp_path):
+    import onnx
+
+    out = tmp_path / "export"
+    exporter.export_entry(
+        "mnist_mlp", trained_mlp, out, data=mnist_npz, quantize="int8", quantize_method="static",
+        max_accuracy_drop=100.0, min_speedup=0.0, log=quiet,
+    )
+    ops = {node.op_type for node in onnx.load(str(out / "model.int8.onnx")).graph.node}
+    assert ops & {"QLinearMatMul", "QGemm"} and "QuantizeLinear" in ops
+    assert not ops & {"QLinearAdd", "QLinearMul", "QLinearSoftmax", "QLinearSigmoid"}
 
 
 def test_int8_without_data_is_not_made(mnist_run, tmp_path):
