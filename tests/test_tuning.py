@@ -313,3 +313,29 @@ def test_task1_table_carries_the_winners_to_cifar10(regularizers_run, cifar_npz,
     assert carried[0]["test_accuracy"] == f"{metrics['test_accuracy']:.4f}"
     assert json.loads((run_dir / "hparams.json").read_text())["regularizer"] == best["hparams"]["regularizer"]
     assert "mnist_cnn: no joint study" in markdown
+    assert not any(row["study or configuration"] == "refine" for row in rows)  # not run, so not listed
+
+
+def test_refine_study_searches_schedule_dropout_and_shifts_and_is_carried(mnist_npz, tmp_path):
+    from tuning import task1
+
+    result = run_zoo("tune", "mnist_mlp", "--study", "refine", "--tuner", "random", "--max-trials", "2",
+                     "--data", mnist_npz, "--directory", tmp_path, *TINY, timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    study_dir = tmp_path / "mnist_mlp" / "refine-random"
+    rows = read_csv(study_dir / "results.csv")
+    assert len(rows) == 2 and all(row["status"] == "completed" for row in rows)
+    best = json.loads((study_dir / "best_hparams.json").read_text())["hparams"]
+    assert {"optimizer", "learning_rate", "schedule", "dropout_rate", "translate"} <= set(best)
+    assert best["schedule"] in ("constant", "cosine") and best["translate"] in (0.0, 0.05, 0.1)
+    # The winner trains through zoo train --hparams, and Task 1 carries it to CIFAR-10 with flips.
+    configurations, _ = task1.carried_configurations(tmp_path, "mlp")
+    assert configurations["refined"] == {**{k: v for k, v in best.items() if k != "epochs"}, "flip": True}
+    rows = task1.table(tmp_path, [])
+    refine_row = next(row for row in rows if row["study or configuration"] == "refine")
+    assert refine_row["report"] == "beyond the report" and refine_row["what ran"].startswith("RandomSearch, 2/2 trials")
+
+
+def test_refine_is_refused_for_entries_without_it(mnist_npz, tmp_path):
+    result = run_zoo("tune", "mnist_bncnn", "--study", "refine", "--data", mnist_npz, "--directory", tmp_path)
+    assert_one_line_error(result, "refine", "mnist_bncnn")

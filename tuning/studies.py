@@ -11,6 +11,10 @@ them, so a builder never receives a momentum for Adam.
 - ``joint``: the entry's own space (``report_space`` for the report's MLP and CNN:
   optimiser x learning rate x conditional momentum/Nesterov/epsilon x batch size),
   plus the regularisation for the report's CNN, as the report's Table 4.
+- ``refine``: beyond the report, the same architecture with what the report never
+  varied: a learning-rate schedule, the dropout rate and light shift augmentation,
+  around the adaptive optimisers its studies found best. Too large for a grid
+  (162 configurations); run it with ``--tuner bayes|random --max-trials N``.
 
 This module imports neither TensorFlow nor KerasTuner, so the command line checks
 a study's name before TensorFlow loads.
@@ -32,7 +36,7 @@ ONE_FACTOR = {
     "optimizers": ("optimizer", ("sgd", "rmsprop", "adam", "adadelta", "nadam", "adamw")),
     "regularizers": ("regularizer", ("none", "l1", "l2", "l1_l2", "dropout")),
 }
-STUDIES = (*ONE_FACTOR, "joint")
+STUDIES = (*ONE_FACTOR, "joint", "refine")
 
 # What the joint study adds to an entry's own space, by builder: the report tuned
 # the CNN's regularisation together with its optimiser (Table 4: Dropout and None),
@@ -40,6 +44,32 @@ STUDIES = (*ONE_FACTOR, "joint")
 JOINT_EXTRAS = {
     "report_cnn": ("regularizer", ("dropout", "none", "l2")),
 }
+
+
+
+
+def _refine_mlp(hp):
+    return dict(
+        optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
+        learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
+        schedule=hp.Choice("schedule", ["constant", "cosine"]),
+        dropout_rate=hp.Choice("dropout_rate", [0.2, 0.3, 0.4]),
+        translate=hp.Choice("translate", [0.0, 0.05, 0.1]),
+    )
+
+
+def _refine_cnn(hp):
+    return dict(
+        optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
+        learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
+        schedule=hp.Choice("schedule", ["constant", "cosine"]),
+        dropout_rate=hp.Choice("dropout_rate", [0.25, 0.4]),
+        translate=hp.Choice("translate", [0.0, 0.05, 0.1]),
+    )
+
+
+# The refine study's space, by builder.
+REFINE = {"report_mlp": _refine_mlp, "report_cnn": _refine_cnn}
 
 
 def check_study(study):
@@ -86,6 +116,11 @@ def space_of(entry, study):
             return chosen
 
         return joint
+    if study == "refine":
+        space = REFINE.get(entry.builder.__name__)
+        if space is None:
+            raise errors.ZooError(f"{entry.name} has no refine study (the report's MLP and CNN have one)")
+        return space
     key, values = ONE_FACTOR[study]
     if key not in entry.defaults:
         tunable = [name for name, (factor, _) in ONE_FACTOR.items() if factor in entry.defaults]
