@@ -84,16 +84,21 @@ MLP_JOINT_ARGS ?= --tuner grid
 CNN_ARGS ?= --epochs 6 --limit 12000
 CNN_JOINT_ARGS ?= --tuner random --max-trials 12
 CIFAR_EPOCHS ?= --epochs 12 --epochs 24
+# Beyond the report: schedule, dropout and shifts around the adaptive optimisers.
+MLP_REFINE_ARGS ?= --tuner bayes --max-trials 10
+CNN_REFINE_ARGS ?= --tuner bayes --max-trials 8
 
 study-mnist_mlp: install
 	for study in $(ONE_FACTOR); do \
 	  $(ZOO) tune mnist_mlp --study $$study --data $(MNIST) --directory $(TUNE_DIR) $(MLP_ARGS) $(ARGS) || exit 1; done
 	$(ZOO) tune mnist_mlp --study joint --data $(MNIST) --directory $(TUNE_DIR) $(MLP_ARGS) $(MLP_JOINT_ARGS) $(ARGS)
+	$(ZOO) tune mnist_mlp --study refine --data $(MNIST) --directory $(TUNE_DIR) $(MLP_ARGS) $(MLP_REFINE_ARGS) $(ARGS)
 
 study-mnist_cnn: install
 	for study in $(ONE_FACTOR); do \
 	  $(ZOO) tune mnist_cnn --study $$study --data $(MNIST) --directory $(TUNE_DIR) $(CNN_ARGS) $(ARGS) || exit 1; done
 	$(ZOO) tune mnist_cnn --study joint --data $(MNIST) --directory $(TUNE_DIR) $(CNN_ARGS) $(CNN_JOINT_ARGS) $(ARGS)
+	$(ZOO) tune mnist_cnn --study refine --data $(MNIST) --directory $(TUNE_DIR) $(CNN_ARGS) $(CNN_REFINE_ARGS) $(ARGS)
 
 study-cifar10: install
 	$(ZOO) task1 --directory $(TUNE_DIR) --cifar-data $(CIFAR) $(CIFAR_EPOCHS)
