@@ -441,6 +441,7 @@ def test_static_int8_quantises_only_matmul_conv_and_gemm(trained_mlp, mnist_npz,
     ops = {node.op_type for node in onnx.load(str(out / "model.int8.onnx")).graph.node}
     assert ops & {"QLinearMatMul", "QGemm"} and "QuantizeLinear" in ops
     assert not ops & {"QLinearAdd", "QLinearMul", "QLinearSoftmax", "QLinearSigmoid"}
+    assert "Relu" not in ops  # folded into the quantised range, not dequantised around
 
 
 def test_int8_without_data_is_not_made(mnist_run, tmp_path):
