@@ -448,3 +448,23 @@ def test_int8_without_data_is_not_made(mnist_run, tmp_path):
     card = exporter.export_entry("mnist_cnn", mnist_run, tmp_path / "export", data=False, quantize="int8", log=quiet)
     assert card["quantization"]["kept"] is False and "no training data to calibrate on" in card["quantization"]["reason"]
     assert not (tmp_path / "export" / "model.int8.onnx").exists()
+
+
+def test_image_convolutions_stay_float(tmp_path):
+    """Convolutions over raw pixels (1 or 3 channels) are left out of static int8."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from export import quantize
+
+    weights = [numpy_helper.from_array(np.zeros(shape, np.float32), name) for name, shape in
+               (("w_image", (8, 1, 3, 3)), ("w_hidden", (8, 8, 3, 3)))]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w_image"], ["h"], name="first"),
+         helper.make_node("Conv", ["h", "w_hidden"], ["y"], name="second")],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=weights,
+    )
+    path = tmp_path / "two_convs.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    assert quantize.image_convolutions(path) == ["first"]
