@@ -340,3 +340,18 @@ def test_refine_study_searches_schedule_dropout_and_shifts_and_is_carried(mnist_
 def test_refine_is_refused_for_entries_without_it(mnist_npz, tmp_path):
     result = run_zoo("tune", "mnist_bncnn", "--study", "refine", "--data", mnist_npz, "--directory", tmp_path)
     assert_one_line_error(result, "refine", "mnist_bncnn")
+
+
+def test_refine_flips_only_where_the_classes_survive_a_mirror():
+    import keras_tuner
+
+    from zoo import registry
+
+    from tuning import studies
+
+    def keys(entry):
+        return set(studies.space_of(registry.get(entry), "refine")(keras_tuner.HyperParameters()))
+
+    assert "flip" in keys("cifar10_cnn") and "flip" in keys("cifar10_mlp")
+    assert "flip" not in keys("mnist_cnn") and "flip" not in keys("mnist_mlp")
+    assert {"dropout_rate", "dense_dropout_rate", "schedule", "translate"} <= keys("mnist_cnn")

@@ -12,8 +12,9 @@ them, so a builder never receives a momentum for Adam.
   optimiser x learning rate x conditional momentum/Nesterov/epsilon x batch size),
   plus the regularisation for the report's CNN, as the report's Table 4.
 - ``refine``: beyond the report, the same architecture with what the report never
-  varied: a learning-rate schedule, the dropout rate and light shift augmentation,
-  around the adaptive optimisers its studies found best. Too large for a grid
+  varied: a learning-rate schedule, the dropout rates and light shift augmentation
+  (and flips where they keep the class, as on CIFAR-10), around the adaptive
+  optimisers its studies found best. Too large for a grid
   (162 configurations); run it with ``--tuner bayes|random --max-trials N``.
 
 This module imports neither TensorFlow nor KerasTuner, so the command line checks
@@ -63,13 +64,24 @@ def _refine_cnn(hp):
         optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
         learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
         schedule=hp.Choice("schedule", ["constant", "cosine"]),
-        dropout_rate=hp.Choice("dropout_rate", [0.25, 0.4]),
+        dropout_rate=hp.Choice("dropout_rate", [0.1, 0.25]),
+        dense_dropout_rate=hp.Choice("dense_dropout_rate", [0.25, 0.5]),
         translate=hp.Choice("translate", [0.0, 0.05, 0.1]),
     )
 
 
 # The refine study's space, by builder.
 REFINE = {"report_mlp": _refine_mlp, "report_cnn": _refine_cnn}
+
+
+def _with_flips(space):
+    """``space`` plus horizontal flips: for entries whose classes survive a mirror
+    image (CIFAR-10's do, digits do not), which declare ``flip`` among their fit settings."""
+
+    def flipped(hp):
+        return {**space(hp), "flip": hp.Boolean("flip")}
+
+    return flipped
 
 
 def check_study(study):
@@ -120,7 +132,7 @@ def space_of(entry, study):
         space = REFINE.get(entry.builder.__name__)
         if space is None:
             raise errors.ZooError(f"{entry.name} has no refine study (the report's MLP and CNN have one)")
-        return space
+        return _with_flips(space) if "flip" in entry.fit else space
     key, values = ONE_FACTOR[study]
     if key not in entry.defaults:
         tunable = [name for name, (factor, _) in ONE_FACTOR.items() if factor in entry.defaults]
