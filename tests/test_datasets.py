@@ -133,3 +133,19 @@ def test_cli_missing_data_says_where_it_looked(tmp_path):
     # No --data, no $ZOO_DATA_DIR, an empty Keras cache and no network: the download fails.
     result = run_zoo("train", "mnist_mlp", "--epochs", "1", env={"KERAS_HOME": str(tmp_path), "HTTPS_PROXY": "http://127.0.0.1:9"})
     assert_one_line_error(result, "no mnist data found", "ZOO_DATA_DIR", "--data")
+
+
+def test_limit_draws_from_every_class_of_a_class_sorted_dataset():
+    """Image folders load class by class; --limit must not keep the first few classes."""
+    labels = np.repeat(np.arange(10), 100)  # sorted, as CIFAR-10's JPEG folders load
+    arrays = datasets.Arrays(
+        x_train=np.zeros((1000, 4, 4, 1), np.uint8), y_train=labels, x_test=np.zeros((10, 4, 4, 1), np.uint8),
+        y_test=np.arange(10), class_names=tuple(str(index) for index in range(10)), source="sorted",
+    )
+    splits = datasets.classification_splits(arrays, batch_size=50, limit=200)
+    seen = np.concatenate([batch[1].numpy().argmax(axis=1) for batch in splits.train])
+    assert len(seen) == 200 and set(seen) == set(range(10))
+    seen_val = np.concatenate([batch[1].numpy().argmax(axis=1) for batch in splits.val])
+    assert len(seen_val) == 50 and len(set(seen_val)) >= 8
+    again = datasets.classification_splits(arrays, batch_size=50, limit=200)
+    assert sorted(np.concatenate([batch[1].numpy().argmax(axis=1) for batch in again.train])) == sorted(seen)

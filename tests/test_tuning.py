@@ -300,7 +300,7 @@ def test_task1_table_carries_the_winners_to_cifar10(regularizers_run, cifar_npz,
     best = json.loads((regularizers_run[1] / "best_hparams.json").read_text())
     assert studied["best values"] == f"regularizer={best['hparams']['regularizer']}"
     assert studied["test_accuracy"] == f"{best['test_accuracy']:.4f}"
-    assert studied["what ran"] == "GridSearch, 5/5 trials, 1 epoch, first 96 training examples"
+    assert studied["what ran"] == "GridSearch, 5/5 trials, 1 epoch, 96 training examples (random subset)"
     assert by_study[("mnist_mlp", "optimizers")]["what ran"] == "not run"
     assert by_study[("mnist_mlp", "optimizers")]["report"] == "0.9843 (adam)"
     # Only the regularisation study exists, so only the MLP's "parameters" configuration

@@ -25,7 +25,7 @@ from tuning import studies
               help="Root of the study folders; the study lives in DIR/ENTRY/STUDY-TUNER [default: artifacts/tune].")
 @click.option("--data", type=click.Path(), default=None,
               help="Dataset file or folder. Default: $ZOO_DATA_DIR, then the Keras cache.")
-@click.option("--limit", type=int, default=None, help="Train on the first N training examples only.")
+@click.option("--limit", type=int, default=None, help="Train on N training examples only (a fixed random subset).")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Run a chief and N worker processes on 127.0.0.1 (KerasTuner's distributed mode).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of weights, shuffling and the oracle.")

@@ -78,7 +78,7 @@ class Study:
     def describe(self):
         """One line: what this study searches."""
         budget = f", at most {self.max_trials} trials" if self.max_trials else ""
-        limit = f", first {self.limit} training examples" if self.limit else ""
+        limit = f", {self.limit} training examples (random subset)" if self.limit else ""
         return (f"{self.entry.name} / {self.study} ({TUNER_NAMES[self.tuner]}{budget}), "
                 f"{epochs_text(self.epochs)} per trial{limit}, seed {self.seed}")
 
@@ -121,7 +121,7 @@ def prepare(entry_name, study, tuner="grid", max_trials=None, epochs=None, direc
         epochs: epochs per trial (Hyperband's most); the entry's epochs if None.
         directory: root of the study directories (``artifacts/tune``).
         data: a ``--data`` path, or None for ``$ZOO_DATA_DIR`` and the Keras cache.
-        limit: train on the first ``limit`` training examples only.
+        limit: train on ``limit`` training examples only (a fixed random subset).
         seed: the seed of weights, shuffling and the oracle.
         overrides: ``["key=value", ...]`` or a dict of values held fixed in every trial.
         space: a search space to use instead of the study's (tests, custom studies).

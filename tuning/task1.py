@@ -78,7 +78,7 @@ def what_ran(folder):
         rows = list(csv.DictReader(file))
     finished = sum(row["status"] == "completed" for row in rows)
     data = fingerprint["data"]
-    examples = f"first {data['limit']} training examples" if data.get("limit") else "all training examples"
+    examples = f"{data['limit']} training examples (random subset)" if data.get("limit") else "all training examples"
     return (f"{search.TUNER_NAMES[fingerprint['tuner']]}, {finished}/{len(rows)} trials, "
             f"{search.epochs_text(fingerprint['epochs'])}, {examples}")
 

@@ -108,7 +108,7 @@ data_option = click.option(
 @click.option("--jit", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="XLA: auto = on with a GPU, off on CPU (where it is slower).")
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: artifacts/ENTRY].")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N examples only.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on N examples only (a fixed random subset for classifiers).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, quiet):
     """Train ENTRY and write its run folder (model, hparams, history, metrics, plots).

@@ -456,6 +456,18 @@ def validation_split(count, fraction=0.1, seed=0):
     return np.sort(order[size:]), np.sort(order[:size])
 
 
+def random_subset(indices, count, seed):
+    """``count`` of ``indices`` drawn at random with a fixed seed, in ascending order.
+
+    Not the first ``count``: files stored class by class (CIFAR-10's JPEG folders,
+    any image-folder dataset) would otherwise give a training subset of a few
+    classes only.
+    """
+    if count >= len(indices):
+        return indices
+    return np.sort(np.random.default_rng(seed).choice(indices, size=count, replace=False))
+
+
 def classification_splits(arrays, batch_size, seed=42, augment=None, limit=None, val_fraction=0.1):
     """Batched tf.data pipelines for an image classifier.
 
@@ -469,7 +481,8 @@ def classification_splits(arrays, batch_size, seed=42, augment=None, limit=None,
         seed: shuffling seed.
         augment: optional ``augment(images, labels) -> (images, labels)`` on float
             batches, applied to training batches only (never part of the exported model).
-        limit: keep only the first ``limit`` training examples (quick runs, tests).
+        limit: keep only ``limit`` training examples (and ``limit // 4`` validation
+            examples), a fixed random subset (quick runs, tests).
         val_fraction: share of the training set held out for validation.
 
     Returns:
@@ -480,8 +493,8 @@ def classification_splits(arrays, batch_size, seed=42, augment=None, limit=None,
     num_classes = len(arrays.class_names)
     train_index, val_index = validation_split(len(arrays.x_train), val_fraction)
     if limit:
-        train_index = train_index[:limit]
-        val_index = val_index[: max(1, limit // 4)]
+        train_index = random_subset(train_index, limit, seed=1)
+        val_index = random_subset(val_index, max(1, limit // 4), seed=2)
 
     def to_float(images, labels):
         return tf.cast(images, tf.float32), tf.one_hot(labels, num_classes)
