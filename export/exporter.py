@@ -429,6 +429,10 @@ def export_entry(
     decode, preprocessing_overrides, input_range = _describe(entry, config)
     samples = gather_samples(entry, config, network, data, run, calibration_examples, log=log)
 
+    int8 = None if quantize is None else dict(
+        method=quantize_method, max_accuracy_drop=max_accuracy_drop, max_output_error=max_output_error,
+        min_speedup=min_speedup,
+    )
     parent_existed = out.parent.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.partial-{os.getpid()}")
@@ -436,9 +440,8 @@ def export_entry(
     temporary.mkdir()
     try:
         card = _export_into(
-            entry, network, temporary, opset, quantize, quantize_method, samples, decode,
-            preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error,
-            min_speedup, log,
+            entry, network, temporary, opset, int8, samples, decode, preprocessing_overrides, input_range, metrics,
+            run, hparams, log,
         )
         _publish(temporary, out)
     except BaseException:
@@ -453,9 +456,9 @@ def export_entry(
     return card
 
 
-def _export_into(entry, network, folder, opset, quantize, quantize_method, samples, decode,
-                 preprocessing_overrides, input_range, metrics, run, hparams, max_accuracy_drop, max_output_error,
-                 min_speedup, log):
+def _export_into(entry, network, folder, opset, int8, samples, decode, preprocessing_overrides, input_range,
+                 metrics, run, hparams, log):
+    """Write everything into ``folder``; ``int8`` is None or the settings of :func:`_quantize`."""
     import onnx
 
     signature = entry.signature
@@ -506,9 +509,8 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
             parity_section["test_set"] = {"checked": False, "reason": f"no test data: {samples.report.get('reason')}"}
 
     quantization = None
-    if quantize == "int8":
-        quantization = _quantize(entry, folder, onnx_path, samples, decode, quantize_method, max_accuracy_drop,
-                                 max_output_error, min_speedup, log)
+    if int8 is not None:
+        quantization = _quantize(entry, folder, onnx_path, samples, decode, log=log, **int8)
 
     inputs, outputs = _card_io(entry, proto, input_range)
     image_shapes = [item["shape"] for item in inputs if item["range"] is not None]
@@ -541,7 +543,7 @@ def _export_into(entry, network, folder, opset, quantize, quantize_method, sampl
     return card
 
 
-def _quantize(entry, folder, onnx_path, samples, decode, method, max_accuracy_drop, max_output_error, min_speedup,
+def _quantize(entry, folder, onnx_path, samples, decode, *, method, max_accuracy_drop, max_output_error, min_speedup,
               log):
     """The card's ``quantization`` section; ``folder/model.int8.onnx`` if kept."""
     if samples.calibration is None or any(value is None for value in samples.calibration.values()):

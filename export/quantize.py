@@ -12,8 +12,8 @@ Three candidates are built from the float model and measured on the same inputs:
   u8s8 kernels may otherwise saturate (its documentation's advice for such CPUs).
 - ``static-qdq``: the same, as QuantizeLinear/DequantizeLinear pairs around float
   ops (the format other runtimes and execution providers fuse); on onnxruntime's
-  CPU provider it is usually slower than ``static`` (measured on this project's
-  clock reader: 1.14x against 1.35x over float32).
+  CPU provider the two run at about the same speed (the trained clock_hands: 1.40-1.53x
+  against 1.42-1.49x over float32, depending on the run).
 - ``dynamic``: int8 weights, activations quantised at run time; MatMul/Gemm only,
   since onnxruntime's CPU ``ConvInteger`` takes uint8 weights only. It suits
   models made of dense layers.
@@ -102,10 +102,11 @@ def image_convolutions(model_path, max_channels=3):
     ]
 
 
-def make_static(prepared, target, calibration_inputs, quant_format="operator"):
+def make_static(prepared, target, calibration_inputs, quant_format="operator", exclude=()):
     """Write a static int8 model calibrated on ``calibration_inputs``.
 
-    ``quant_format``: ``operator`` (QLinearConv and friends) or ``qdq``.
+    ``quant_format``: ``operator`` (QLinearConv and friends) or ``qdq``; ``exclude``:
+    node names left in float32 (see :func:`image_convolutions`).
     """
     from onnxruntime import quantization
 
@@ -114,7 +115,7 @@ def make_static(prepared, target, calibration_inputs, quant_format="operator"):
         str(prepared), str(target), _calibration_reader(calibration_inputs),
         quant_format=formats[quant_format],
         op_types_to_quantize=list(STATIC_OPS),
-        nodes_to_exclude=image_convolutions(prepared),
+        nodes_to_exclude=list(exclude),
         activation_type=quantization.QuantType.QUInt8,
         weight_type=quantization.QuantType.QInt8,
         per_channel=False,
@@ -192,18 +193,19 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
     # Shape inference and graph optimisation first (onnxruntime's recommended
     # pre-processing): it folds batch norms into convolutions, so they quantise.
     shape_inference.quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
-    methods = ["static", "static-qdq", "dynamic"] if method == "auto" else [method]
+    methods = [name for name in METHODS if name != "auto"] if method == "auto" else [method]
+    # Read once for both static forms (and not at all for dynamic alone).
+    exclude = image_convolutions(prepared) if any(name != "dynamic" for name in methods) else []
     candidates, sessions = [], []
     for name in methods:
         target = scratch / f"{name}.onnx"
         started = time.perf_counter()
         try:
-            if name == "static":
-                make_static(prepared, target, calibration_inputs)
-            elif name == "static-qdq":
-                make_static(prepared, target, calibration_inputs, quant_format="qdq")
-            else:
+            if name == "dynamic":
                 make_dynamic(prepared, target)
+            else:
+                quant_format = "qdq" if name == "static-qdq" else "operator"
+                make_static(prepared, target, calibration_inputs, quant_format=quant_format, exclude=exclude)
             figures = quality(parity.onnx_session(target))
             sessions.append(parity.onnx_session(target, threads=1))
         except Exception as error:  # a quantiser or kernel gap: record it, try the next method

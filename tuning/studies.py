@@ -47,31 +47,28 @@ JOINT_EXTRAS = {
 }
 
 
+def _refine(dropouts):
+    """The refine study's space for a builder whose dropout rates are ``dropouts``
+    (``{keyword: values}``); the rest is shared by the report's MLP and CNN."""
 
+    def space(hp):
+        chosen = dict(
+            optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
+            learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
+            schedule=hp.Choice("schedule", ["constant", "cosine"]),
+        )
+        chosen.update({key: hp.Choice(key, list(values)) for key, values in dropouts.items()})
+        chosen["translate"] = hp.Choice("translate", [0.0, 0.05, 0.1])
+        return chosen
 
-def _refine_mlp(hp):
-    return dict(
-        optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
-        learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
-        schedule=hp.Choice("schedule", ["constant", "cosine"]),
-        dropout_rate=hp.Choice("dropout_rate", [0.2, 0.3, 0.4]),
-        translate=hp.Choice("translate", [0.0, 0.05, 0.1]),
-    )
-
-
-def _refine_cnn(hp):
-    return dict(
-        optimizer=hp.Choice("optimizer", ["adam", "nadam", "rmsprop"]),
-        learning_rate=hp.Choice("learning_rate", [5e-4, 1e-3, 2e-3]),
-        schedule=hp.Choice("schedule", ["constant", "cosine"]),
-        dropout_rate=hp.Choice("dropout_rate", [0.1, 0.25]),
-        dense_dropout_rate=hp.Choice("dense_dropout_rate", [0.25, 0.5]),
-        translate=hp.Choice("translate", [0.0, 0.05, 0.1]),
-    )
+    return space
 
 
 # The refine study's space, by builder.
-REFINE = {"report_mlp": _refine_mlp, "report_cnn": _refine_cnn}
+REFINE = {
+    "report_mlp": _refine({"dropout_rate": (0.2, 0.3, 0.4)}),
+    "report_cnn": _refine({"dropout_rate": (0.1, 0.25), "dense_dropout_rate": (0.25, 0.5)}),
+}
 
 
 def _with_flips(space):

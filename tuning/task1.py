@@ -83,8 +83,16 @@ def what_ran(folder):
             f"{search.epochs_text(fingerprint['epochs'])}, {examples}")
 
 
+def _winner(root, entry, study):
+    """The best hyperparameters of ``entry``'s ``study`` without its epochs, or None."""
+    found = find_study(root, entry, study)
+    if found is None:
+        return None
+    return {key: value for key, value in found[1]["hparams"].items() if key != "epochs"}
+
+
 def carried_configurations(root, architecture):
-    """The *parameters* and *hyperparameters* configurations of one architecture.
+    """The *parameters*, *hyperparameters* and *refined* configurations of one architecture.
 
     Returns:
         ``({name: config}, notes)``; a configuration is missing when its studies are.
@@ -92,28 +100,22 @@ def carried_configurations(root, architecture):
     entry = f"mnist_{architecture}"
     parameters, notes = {}, []
     for study in studies.ONE_FACTOR:
-        found = find_study(root, entry, study)
-        if found is None:
+        hparams = _winner(root, entry, study)
+        if hparams is None:
             notes.append(f"{entry}: no {study} study in {root}")
-            continue
-        hparams = dict(found[1]["hparams"])
-        hparams.pop("epochs", None)
-        parameters.update(hparams)
+        else:
+            parameters.update(hparams)
     configurations = {}
     if parameters:
         configurations["parameters"] = parameters
-    joint = find_study(root, entry, "joint")
+    joint = _winner(root, entry, "joint")
     if joint is None:
         notes.append(f"{entry}: no joint study in {root}")
     else:
-        hparams = dict(joint[1]["hparams"])
-        hparams.pop("epochs", None)
-        configurations["hyperparameters"] = hparams
-    refine = find_study(root, entry, "refine")
+        configurations["hyperparameters"] = joint
+    refine = _winner(root, entry, "refine")
     if refine is not None:
-        hparams = dict(refine[1]["hparams"])
-        hparams.pop("epochs", None)
-        configurations["refined"] = {**hparams, **REFINED_CIFAR_EXTRAS}
+        configurations["refined"] = {**refine, **REFINED_CIFAR_EXTRAS}
     return configurations, notes
 
 
