@@ -171,7 +171,64 @@ def to_onnx(network, signature, opset):
         raise errors.ZooError(f"tf2onnx could not convert the model at opset {opset}: {message}") from error
     name_batch_axis(proto)
     order_outputs(proto, signature.outputs)
+    rank_scalar_constants(proto)
     return proto
+
+
+# Element-wise ops whose scalar constant operand :func:`rank_scalar_constants` reshapes.
+_ELEMENTWISE = ("Add", "Sub", "Mul", "Div")
+
+
+def rank_scalar_constants(proto):
+    """Give each one-element constant operand of Add, Sub, Mul and Div the rank of
+    the other operand, shape ``(1, ..., 1)``, in place; returns the number reshaped.
+
+    Keras' ``Rescaling`` becomes ``Mul(image, 1/255)`` with a rank-0 constant.
+    onnxruntime (1.31) broadcasts a rank-0 constant over an NHWC tensor whose last
+    axis is 1 (grey images) element by element: 58 us for one 64x64 image and
+    1.7 ms for 32 of them on this CPU, against 9 us once the constant has the
+    image's rank. Broadcasting gives the same values and shapes either way.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    ranks = {}
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    for value in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
+        if value.type.tensor_type.HasField("shape"):
+            ranks[value.name] = len(value.type.tensor_type.shape.dim)
+    initializers = {tensor.name: tensor for tensor in proto.graph.initializer}
+    users = {}
+    for node in proto.graph.node:
+        for name in node.input:
+            users[name] = users.get(name, 0) + 1
+    changed = 0
+    for node in proto.graph.node:
+        if node.op_type not in _ELEMENTWISE or len(node.input) != 2:
+            continue
+        for position in (0, 1):
+            constant, other = node.input[position], node.input[1 - position]
+            tensor = initializers.get(constant)
+            rank = ranks.get(other)
+            if tensor is None or rank is None or len(tensor.dims) >= rank or int(np.prod(tensor.dims)) != 1:
+                continue
+            value = numpy_helper.to_array(tensor).reshape((1,) * rank)
+            if users.get(constant, 0) > 1:  # shared: give this node its own copy
+                name = f"{constant}__rank{rank}"
+                if name not in initializers:
+                    initializers[name] = numpy_helper.from_array(value, name)
+                    proto.graph.initializer.append(initializers[name])
+                node.input[position] = name
+                users[constant] -= 1
+            else:
+                tensor.CopyFrom(numpy_helper.from_array(value, constant))
+            changed += 1
+    outputs = {value.name for value in proto.graph.output}
+    unused = [t for t in proto.graph.initializer if users.get(t.name, 0) == 0 and t.name in users and t.name not in outputs]
+    for tensor in unused:  # scalars whose every user now has its own copy
+        proto.graph.initializer.remove(tensor)
+    return changed
 
 
 def order_outputs(proto, names):

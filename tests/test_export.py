@@ -468,3 +468,55 @@ def test_image_convolutions_stay_float(tmp_path):
     path = tmp_path / "two_convs.onnx"
     onnx.save(helper.make_model(graph), str(path))
     assert quantize.image_convolutions(path) == ["first"]
+
+
+def test_scalar_constants_take_the_rank_of_their_operand():
+    """Rank-0 constants of element-wise ops are reshaped to (1, ..., 1): same values,
+    and no slow per-element broadcast in onnxruntime (convert.rank_scalar_constants)."""
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper, numpy_helper
+
+    scale = numpy_helper.from_array(np.array(1 / 255, np.float32), "scale")
+    shift = numpy_helper.from_array(np.array(0.5, np.float32), "shift")  # shared by a rank-4 and a rank-2 Add
+    graph = helper.make_graph(
+        [
+            helper.make_node("Mul", ["image", "scale"], ["scaled"]),
+            helper.make_node("Add", ["shift", "scaled"], ["out4"]),
+            helper.make_node("Add", ["vector", "shift"], ["out2"]),
+            helper.make_node("Div", ["vector", "vector"], ["ratio"]),  # no constant: untouched
+        ],
+        "g",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 4, 4, 1]),
+         helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+         for name, shape in (("out4", ["batch", 4, 4, 1]), ("out2", ["batch", 3]), ("ratio", ["batch", 3]))],
+        [scale, shift],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    feed = {"image": np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 1)).astype(np.float32),
+            "vector": np.arange(1, 7, dtype=np.float32).reshape(2, 3)}
+    before = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+
+    assert convert.rank_scalar_constants(proto) == 3
+    onnx.checker.check_model(proto, full_check=True)
+    shapes = {tensor.name: list(tensor.dims) for tensor in proto.graph.initializer}
+    assert shapes == {"scale": [1, 1, 1, 1], "shift__rank4": [1, 1, 1, 1], "shift": [1, 1]}
+    after = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feed)
+    for old, new in zip(before, after):
+        assert old.shape == new.shape
+        np.testing.assert_array_equal(old, new)
+    assert convert.rank_scalar_constants(proto) == 0  # idempotent
+
+
+def test_exported_graphs_have_no_rank_0_elementwise_constants(exported):
+    import onnx
+    from onnx import numpy_helper
+
+    entry, run, out, card = exported
+    proto = onnx.load(str(out / "model.onnx"))
+    scalars = {tensor.name for tensor in proto.graph.initializer if len(numpy_helper.to_array(tensor).shape) == 0}
+    offenders = [node.name for node in proto.graph.node
+                 if node.op_type in ("Add", "Sub", "Mul", "Div") and scalars & set(node.input)]
+    assert not offenders
