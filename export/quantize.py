@@ -27,6 +27,8 @@ has no reason to exist. If none qualifies the int8 model is dropped and the card
 says why.
 """
 
+import contextlib
+import logging
 import pathlib
 import time
 
@@ -102,6 +104,19 @@ def image_convolutions(model_path, max_channels=3):
     ]
 
 
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """onnxruntime's quantiser logs on the root logger, printing whole tensor protos
+    for tensors it skips (such as int64 shape slices); keep only its errors."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def make_static(prepared, target, calibration_inputs, quant_format="operator", exclude=()):
     """Write a static int8 model calibrated on ``calibration_inputs``.
 
@@ -111,27 +126,29 @@ def make_static(prepared, target, calibration_inputs, quant_format="operator", e
     from onnxruntime import quantization
 
     formats = {"operator": quantization.QuantFormat.QOperator, "qdq": quantization.QuantFormat.QDQ}
-    quantization.quantize_static(
-        str(prepared), str(target), _calibration_reader(calibration_inputs),
-        quant_format=formats[quant_format],
-        op_types_to_quantize=list(STATIC_OPS),
-        nodes_to_exclude=list(exclude),
-        activation_type=quantization.QuantType.QUInt8,
-        weight_type=quantization.QuantType.QInt8,
-        per_channel=False,
-        reduce_range=not cpu_has_vnni(),
-        calibrate_method=quantization.CalibrationMethod.MinMax,
-    )
+    with _quiet_root_logger():
+        quantization.quantize_static(
+            str(prepared), str(target), _calibration_reader(calibration_inputs),
+            quant_format=formats[quant_format],
+            op_types_to_quantize=list(STATIC_OPS),
+            nodes_to_exclude=list(exclude),
+            activation_type=quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=False,
+            reduce_range=not cpu_has_vnni(),
+            calibrate_method=quantization.CalibrationMethod.MinMax,
+        )
 
 
 def make_dynamic(prepared, target):
     """Write a dynamically quantised int8 model (MatMul and Gemm weights)."""
     from onnxruntime import quantization
 
-    quantization.quantize_dynamic(
-        str(prepared), str(target), op_types_to_quantize=["MatMul", "Gemm"],
-        weight_type=quantization.QuantType.QInt8, per_channel=False, reduce_range=not cpu_has_vnni(),
-    )
+    with _quiet_root_logger():
+        quantization.quantize_dynamic(
+            str(prepared), str(target), op_types_to_quantize=["MatMul", "Gemm"],
+            weight_type=quantization.QuantType.QInt8, per_channel=False, reduce_range=not cpu_has_vnni(),
+        )
 
 
 def latency_p50(sessions, feed, runs=LATENCY_RUNS, rounds=LATENCY_ROUNDS):
@@ -192,7 +209,8 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
     prepared = scratch / "prepared.onnx"
     # Shape inference and graph optimisation first (onnxruntime's recommended
     # pre-processing): it folds batch norms into convolutions, so they quantise.
-    shape_inference.quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
+    with _quiet_root_logger():
+        shape_inference.quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
     methods = [name for name in METHODS if name != "auto"] if method == "auto" else [method]
     # Read once for both static forms (and not at all for dynamic alone).
     exclude = image_convolutions(prepared) if any(name != "dynamic" for name in methods) else []
