@@ -555,10 +555,13 @@ def _quantize(entry, folder, onnx_path, samples, decode, *, method, max_accuracy
     latency_feed = {name: value[:1] for name, value in samples.parity.items()}
     section = quantizing.quantize(
         onnx_path, folder, method=method, calibration_inputs=samples.calibration, quality=quality,
-        latency_feed=latency_feed, min_speedup=min_speedup, log=log,
+        latency_feed=latency_feed, batch_feed=samples.parity, min_speedup=min_speedup, log=log,
     )
     if section["kept"]:
-        log(f"[export] int8 kept ({section['method']}): {section['verdict']}; {section['speedup']}x faster at batch 1")
+        batched = section.get("batch_latency")
+        at_batch = f", {batched['speedup']}x at batch {batched['batch']}" if batched else ""
+        log(f"[export] int8 kept ({section['method']}): {section['verdict']}; {section['speedup']}x faster at batch 1"
+            f"{at_batch}")
     else:
         log(f"[export] int8 dropped: {section['reason']}")
     return section

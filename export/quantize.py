@@ -48,6 +48,7 @@ MIN_SPEEDUP = 1.05
 CALIBRATION_EXAMPLES = 256
 LATENCY_RUNS = 300
 LATENCY_ROUNDS = 5
+BATCH_LATENCY_RUNS = 50
 
 
 def cpu_has_vnni():
@@ -152,7 +153,7 @@ def make_dynamic(prepared, target):
 
 
 def latency_p50(sessions, feed, runs=LATENCY_RUNS, rounds=LATENCY_ROUNDS):
-    """Median batch-1 latency in milliseconds of each session on the same ``feed``.
+    """Median latency in milliseconds of each session on the same ``feed``.
 
     The sessions take turns, ``rounds`` times ``runs / rounds`` calls each, so a
     burst of load from elsewhere on the machine hits them all alike.
@@ -176,7 +177,7 @@ def latency_p50(sessions, feed, runs=LATENCY_RUNS, rounds=LATENCY_ROUNDS):
 
 
 def quantize(float_path, folder, *, method, calibration_inputs, quality, latency_feed, min_speedup=MIN_SPEEDUP,
-             log=print):
+             batch_feed=None, log=print):
     """Build int8 candidates of ``float_path``, measure them, and keep the best one.
 
     Args:
@@ -191,6 +192,8 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
         latency_feed: ``{input name: batch-1 array}`` for the latency measurement.
         min_speedup: the smallest batch-1 speed-up over float32 for which an int8
             model is kept (0 keeps any accurate enough candidate).
+        batch_feed: ``{input name: array}`` of a larger batch: the kept model's
+            speed-up is measured on it too (``batch_latency``), as batched serving sees it.
         log: where progress lines go.
 
     Returns:
@@ -260,6 +263,19 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
         "latency": {"batch": 1, "threads": 1, "statistic": "p50", "runs": LATENCY_RUNS},
         "candidates": [{key: value for key, value in candidate.items() if not key.startswith("_")} for candidate in candidates],
     }
+    if chosen and batch_feed:
+        rows = len(next(iter(batch_feed.values())))
+        float_ms, int8_ms = latency_p50(
+            [parity.onnx_session(float_path, threads=1), sessions[measured.index(chosen)]], batch_feed,
+            runs=BATCH_LATENCY_RUNS,
+        )
+        section["batch_latency"] = {
+            "batch": rows, "threads": 1, "statistic": "p50", "runs": BATCH_LATENCY_RUNS,
+            "ms": {"float32": round(float_ms, 4), "int8": round(int8_ms, 4)},
+            "speedup": round(float_ms / int8_ms, 3) if int8_ms > 0 else None,
+        }
+        log(f"[export] int8 {chosen['method']}: batch-{rows} p50 {int8_ms:.3f} ms vs {float_ms:.3f} ms float32 "
+            f"({section['batch_latency']['speedup']}x)")
     if chosen:
         chosen["_path"].replace(folder / "model.int8.onnx")
         section.update({

@@ -384,6 +384,9 @@ def test_int8_is_measured_and_kept_within_the_threshold(trained_mlp, mnist_npz, 
     assert {candidate["method"] for candidate in section["candidates"]} == {"static", "static-qdq", "dynamic"}
     # The kept one is the fastest of the accurate enough candidates.
     assert section["speedup"] == max(candidate["speedup"] for candidate in section["candidates"])
+    batched = section["batch_latency"]  # and its speed at the parity batch, as batched serving sees it
+    assert batched["batch"] == max(parity.BATCH_SIZES) and batched["ms"]["float32"] > 0 and batched["ms"]["int8"] > 0
+    assert batched["speedup"] == pytest.approx(batched["ms"]["float32"] / batched["ms"]["int8"], rel=1e-2)
     for candidate in section["candidates"]:
         assert "error" not in candidate, candidate
         assert candidate["latency_ms_p50"]["float32"] > 0 and candidate["latency_ms_p50"]["int8"] > 0
