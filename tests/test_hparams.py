@@ -49,3 +49,20 @@ def test_read_file_unwraps_tuning_results(tmp_path):
         hparams.read_file(tmp_path / "bad.json")
     with pytest.raises(errors.HyperparameterError, match="not found"):
         hparams.read_file(tmp_path / "missing.json")
+
+
+def test_shipped_recipes_resolve_against_their_entries():
+    """tuning/best/*.json are the README's best settings; each must still fit its entry
+    (a renamed or retyped hyperparameter would make `zoo train --hparams` refuse it)."""
+    import json
+    import pathlib
+
+    from zoo import registry, training
+
+    recipes = sorted((pathlib.Path(__file__).parents[1] / "tuning" / "best").glob("*.json"))
+    assert {path.stem for path in recipes} >= {"mnist_mlp", "cifar10_cnn"}
+    for path in recipes:
+        recipe = json.loads(path.read_text())
+        assert recipe["entry"] == path.stem
+        config = training.resolve_config(registry.get(path.stem), path)
+        assert {key: config[key] for key in recipe["hparams"]} == recipe["hparams"]
