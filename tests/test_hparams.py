@@ -1,6 +1,9 @@
+import json
+import pathlib
+
 import pytest
 
-from zoo import errors, hparams
+from zoo import errors, hparams, registry, training
 
 
 def test_parse_value_literals_and_bare_strings():
@@ -54,11 +57,6 @@ def test_read_file_unwraps_tuning_results(tmp_path):
 def test_shipped_recipes_resolve_against_their_entries():
     """tuning/best/*.json are the README's best settings; each must still fit its entry
     (a renamed or retyped hyperparameter would make `zoo train --hparams` refuse it)."""
-    import json
-    import pathlib
-
-    from zoo import registry, training
-
     recipes = sorted((pathlib.Path(__file__).parents[1] / "tuning" / "best").glob("*.json"))
     assert {path.stem for path in recipes} >= {"mnist_mlp", "cifar10_cnn"}
     for path in recipes:
