@@ -190,11 +190,17 @@ def entries():
     return [_ENTRIES[name] for name in names()]
 
 
+def trained_parameters(model):
+    """The parameters a model trains: all of them but a GAN's weight average."""
+    average = getattr(model, "ema_generator", None)
+    return int(model.count_params() - (average.count_params() if average is not None else 0))
+
+
 def summary(entry):
     """One row of ``zoo list``: name, task, dataset, input shape, parameter count.
 
     For generative entries the input is that of the exported sub-network (``z``); the
-    parameters count every network the entry trains.
+    parameters count every network the entry trains (not a GAN's weight average).
     """
     model = entry.build()
     network = getattr(model, entry.signature.export) if entry.signature.export else model
@@ -204,7 +210,7 @@ def summary(entry):
         "task": entry.task,
         "dataset": entry.dataset,
         "input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes],
-        "parameters": int(model.count_params()),
+        "parameters": trained_parameters(model),
         "description": entry.description,
     }
 

@@ -257,7 +257,7 @@ def train(
         takes_splits = "splits" in inspect.signature(extra_callbacks).parameters
         callbacks.extend(extra_callbacks(partial, splits=splits) if takes_splits else extra_callbacks(partial))
 
-    print(f"[zoo] training {name}: {model.count_params():,} parameters, jit_compile={model.jit_compile} "
+    print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
           f"(asked {want_jit}, policy {jit}), {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
     started = time.perf_counter()
     history = model.fit(
