@@ -318,6 +318,10 @@ def test_checkpoint_resumes_both_networks_and_optimizers(celeba, tmp_path, monke
     # The evaluation scores the average and, on the same z, the trained generator.
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["swd"] > 0 and metrics["raw_generator_swd"] > 0 and metrics["swd"] != metrics["raw_generator_swd"]
+    # `zoo evaluate --seed` re-draws z and the projections: same seed, same figures; another, other figures.
+    redrawn = training.evaluate("face_gan", out, data=celeba[1], seed=7)
+    assert training.evaluate("face_gan", out, data=celeba[1], seed=7)["swd"] == redrawn["swd"] != metrics["swd"]
+    assert training.evaluate("face_gan", out, data=celeba[1])["swd"] == pytest.approx(metrics["swd"], rel=1e-6)
 
 
 # ----------------------------------------------------------------------------- training, CLI

@@ -137,7 +137,10 @@ def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, q
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON to this file.")
-def evaluate(entry, model_dir, data, as_json, out_file):
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Generators: re-draw z and the metric's random projections with this seed "
+                   "(default: the fixed draw every report uses).")
+def evaluate(entry, model_dir, data, as_json, out_file, seed):
     """Evaluate a trained ENTRY on its test set.
 
     \b
@@ -148,7 +151,7 @@ def evaluate(entry, model_dir, data, as_json, out_file):
     _quiet_tensorflow()
     from zoo import training
 
-    metrics = training.evaluate(entry, model_dir, data=data)
+    metrics = training.evaluate(entry, model_dir, data=data, seed=seed)
     if out_file:
         training.write_json(out_file, metrics)
     if as_json:

@@ -1054,18 +1054,21 @@ def _model_distances(real, generated, features=None, seed=0):
 def evaluate_faces(model, splits, config):
     """The registry's evaluator: distances of generated faces from held-out real faces.
 
-    Draws as many z ~ N(0, I) (seed 2024) as there are test faces (at most
-    ``eval_images``), and scores them with :func:`distance_report`; a VAE also reports
+    Draws as many z ~ N(0, I) (seed 2024, or ``eval_seed``, which also seeds the SWD's
+    random projections) as there are test faces (at most ``eval_images``), and scores
+    them with :func:`distance_report`; a VAE also reports
     its held-out negative ELBO, and a GAN with a weight average also scores its trained
     generator on the same z (``raw_generator_*``). Without the feature network (see the module
     docstring) only the SWD figures are computed, and ``feature_network`` says how to
     get the rest.
     """
     real = splits.test_arrays[0][: config.get("eval_images", MAX_TEST)]
+    seed = config.get("eval_seed")
+    z_seed, projection_seed = (2024, 0) if seed is None else (seed, seed)
     network = model.image_network
-    generated = generate(network, imagegrid.latent_samples(len(real), model.latent_dim, seed=2024))
+    generated = generate(network, imagegrid.latent_samples(len(real), model.latent_dim, seed=z_seed))
     features = load_feature_network()
-    metrics = distance_report(real, generated, splits.reference, features=features)
+    metrics = distance_report(real, generated, splits.reference, features=features, seed=projection_seed)
     if features is None:
         metrics["feature_network"] = (
             f"not found at ${FEATURES_ENV} or {FEATURES_DEFAULT}: train it with `zoo train face_features "
@@ -1075,8 +1078,9 @@ def evaluate_faces(model, splits, config):
         metrics["feature_network"] = features.path
     if isinstance(model, FaceGAN) and model.ema_decay > 0:
         # The same z through the trained generator, so that what averaging bought is measured.
-        raw = generate(model.generator, imagegrid.latent_samples(len(real), model.latent_dim, seed=2024))
-        metrics.update({f"raw_generator_{key}": value for key, value in _model_distances(real, raw, features).items()})
+        raw = generate(model.generator, imagegrid.latent_samples(len(real), model.latent_dim, seed=z_seed))
+        distances = _model_distances(real, raw, features, seed=projection_seed)
+        metrics.update({f"raw_generator_{key}": value for key, value in distances.items()})
     if isinstance(model, FaceVAE):
         held_out = model.evaluate(splits.test, verbose=0, return_dict=True)
         metrics["test_loss"] = float(held_out["loss"])

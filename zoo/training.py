@@ -316,10 +316,16 @@ def load_run(model_dir):
     return model, config
 
 
-def evaluate(name, model_dir, data=None, limit=None):
-    """Test figures of a trained run of entry ``name`` (the registry's evaluator)."""
+def evaluate(name, model_dir, data=None, limit=None, seed=None):
+    """Test figures of a trained run of entry ``name`` (the registry's evaluator).
+
+    ``seed`` re-draws what the evaluator samples (a generator's z and its metric's random
+    projections), to measure how much a figure moves between draws.
+    """
     entry = registry.get(name)
     model, config = load_run(model_dir)
     config = entry.resolve(config or {})
+    if seed is not None:
+        config = {**config, "eval_seed": int(seed)}
     splits = entry.data(entry, config, path=data, limit=limit)
     return entry.evaluate(model, splits, config)
