@@ -134,3 +134,34 @@ def test_generalisation_study_scores_held_out_styles(tmp_path):
     assert results[0]["ratio_to_in_style"] == pytest.approx(1.0)
     hparams = json.loads((tmp_path / "general" / "held_out_training" / "hparams.json").read_text())
     assert hparams["exclude_styles"] == ["roman", "square"]
+
+
+def test_rotation_augment_moves_keypoints_with_the_image():
+    size, count = 48, 16
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0.25, 0.75, (count, 3, 2)).astype("float32")  # [0, 1] (x, y)
+    rows, columns = np.mgrid[0:size, 0:size]
+    # A bright blob at the first keypoint of each image.
+    x, y = points[:, 0, 0] * size - 0.5, points[:, 0, 1] * size - 0.5
+    blobs = np.exp(-((columns[None] - x[:, None, None]) ** 2 + (rows[None] - y[:, None, None]) ** 2) / 4.0)
+    images = (255 * blobs[..., None]).astype("float32")
+    points[5, 2] = np.nan  # unknown keypoints stay unknown
+    targets = {"keypoints": points, "polar_training": points.copy(), "hour": np.zeros((count, 2), "float32")}
+
+    turned, moved = clock.rotate_batch(images, targets, probability=1.0, seed=1)
+    turned, moved = np.asarray(turned), {key: np.asarray(value) for key, value in moved.items()}
+    peak = turned[..., 0].reshape(count, -1).argmax(axis=1)
+    found = np.stack([(peak % size + 0.5) / size, (peak // size + 0.5) / size], axis=1)
+    assert np.abs(found - moved["keypoints"][:, 0]).max() <= 1.5 / size
+    assert np.abs(moved["keypoints"][:, 0] - points[:, 0]).max() > 0.1  # they did turn
+    # Distances between keypoints are kept (a rotation), the time targets untouched.
+    span = np.linalg.norm(points[:, 0] - points[:, 1], axis=-1)
+    np.testing.assert_allclose(np.linalg.norm(moved["keypoints"][:, 0] - moved["keypoints"][:, 1], axis=-1), span,
+                               atol=1e-5)
+    np.testing.assert_array_equal(moved["keypoints"], moved["polar_training"])
+    assert np.isnan(moved["keypoints"][5, 2]).all() and np.isfinite(moved["keypoints"][5, :2]).all()
+    np.testing.assert_array_equal(moved["hour"], targets["hour"])
+
+    untouched, same = clock.rotate_batch(images, targets, probability=0.0, seed=1)
+    np.testing.assert_allclose(np.asarray(untouched), images, atol=1e-3)
+    np.testing.assert_allclose(np.asarray(same["keypoints"]), points, atol=1e-6)
