@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockface, clocktime, registry
+from zoo import clock, clockface, clockstudy, clocktime, registry
 
 READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
 
@@ -107,6 +107,20 @@ def test_train_a_tiny_reader_through_the_cli(tmp_path):
     assert {"test_cse_mean", "test_cse_median", "test_cse_p90", "test_cse_within_1"} <= set(metrics)
     assert 0 <= metrics["test_cse_mean"] <= 360
 
+    # Where it fails, by clock style: tables, a chart and a gallery, on fresh test clocks.
+    styles = tmp_path / "styles"
+    broken_down = run_zoo("clock-errors", "--model", out, "--count", "40", "--out", styles)
+    assert broken_down.returncode == 0, broken_down.stderr
+    rows = json.loads((styles / "styles.json").read_text())
+    assert rows[0]["factor"] == "all" and rows[0]["count"] == 40
+    for factor in clockstudy.STYLE_FACTORS:
+        group = [row for row in rows if row["factor"] == factor]
+        assert sum(row["count"] for row in group) == 40, factor
+        assert sum(row["error_share"] for row in group) == pytest.approx(1.0, abs=1e-6) or rows[0]["cse_mean"] == 0
+    for name in ("styles.csv", "styles.md", "styles.png", "worst.png"):
+        assert (styles / name).stat().st_size > 0, name
+    assert_one_line_error(run_zoo("clock-errors", "--model", tmp_path / "none"), "no model")
+
 
 def test_bad_leiden_folder_is_one_line(tmp_path):
     (tmp_path / "images.npy").write_bytes(b"junk")
@@ -165,3 +179,15 @@ def test_rotation_augment_moves_keypoints_with_the_image():
     untouched, same = clock.rotate_batch(images, targets, probability=0.0, seed=1)
     np.testing.assert_allclose(np.asarray(untouched), images, atol=1e-3)
     np.testing.assert_allclose(np.asarray(same["keypoints"]), points, atol=1e-6)
+
+
+def test_error_rows_split_the_mean_error_by_style():
+    styles = [clockface.sample_style(np.random.default_rng(index)) for index in range(30)]
+    errors_in_minutes = np.arange(30, dtype=float)
+    rows = clockstudy.error_rows(errors_in_minutes, styles, factors=("rotation", "second_hand"))
+    assert rows[0] == pytest.approx({**rows[0], "count": 30, "cse_mean": 14.5, "error_share": 1.0})
+    for row in rows[1:]:
+        chosen = np.array([clockstudy.style_value(style, row["factor"]) == row["value"] for style in styles])
+        assert row["count"] == chosen.sum() and row["cse_mean"] == pytest.approx(errors_in_minutes[chosen].mean())
+        assert row["error_share"] == pytest.approx(errors_in_minutes[chosen].sum() / errors_in_minutes.sum())
+    assert {row["value"] for row in rows if row["factor"] == "second_hand"} <= {"true", "false"}

@@ -247,6 +247,33 @@ def clock_study(study, out, epochs, train_count, image_size, entry, seed, data):
     click.echo(f"wrote {out}")
 
 
+@cli.command("clock-errors")
+@click.option("--model", "model_dir", type=click.Path(), required=True, help="A trained clock reader's run folder.")
+@click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True, help="Test clocks to render.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the tables and figures [default: MODEL/styles].")
+def clock_errors(model_dir, count, out):
+    """Where a clock reader fails: its error on the test clocks by clock style.
+
+    Renders the test clocks (the held-out seed) with their styles and breaks the
+    common-sense error down by rotation, dial shape, numerals, ticks, hands, face and
+    background, with each group's share of the mean error. Writes styles.csv/.json/.md,
+    styles.png (bars) and worst.png.
+
+    \b
+    Example:
+      zoo clock-errors --model artifacts/clock_polar
+    """
+    _quiet_tensorflow()
+    from zoo import clockstudy
+
+    out = out or str(pathlib.Path(model_dir if pathlib.Path(model_dir).is_dir() else pathlib.Path(model_dir).parent)
+                     / "styles")
+    clockstudy.errors_by_style(model_dir, out, count=count)
+    click.echo((pathlib.Path(out) / "styles.md").read_text())
+    click.echo(f"wrote {out}")
+
+
 @cli.command()
 @click.option("--root", type=click.Path(), default="artifacts", show_default=True, help="Where the run folders are.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -152,3 +152,101 @@ def write_tables(results, out):
             cells.append("" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
         lines.append("| " + " | ".join(cells) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
+
+
+# ----------------------------------------------------------------------------- where a reader fails
+
+ROTATION_BANDS = ((6.0, "upright (<6 deg)"), (40.0, "tilted (6-40 deg)"), (181.0, "rotated (>40 deg)"))
+STYLE_FACTORS = ("rotation", "dial_shape", "numerals", "ticks", "twelve_marker", "face", "hand_shape", "hand_tails",
+                 "second_hand", "background")
+
+
+def style_value(style, factor):
+    """The value of one style factor of a :class:`zoo.clockface.ClockStyle`, as a label;
+    ``rotation`` is the band of the whole clock's turn (the renderer's upright, tilted
+    and rotated classes)."""
+    if factor == "rotation":
+        turn = abs(style.rotation_degrees)
+        return next(label for limit, label in ROTATION_BANDS if turn < limit)
+    value = getattr(style, factor)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def error_rows(errors_in_minutes, styles, factors=STYLE_FACTORS):
+    """One row per (factor, value): how many clocks, their common-sense error, and the
+    share of the overall mean error that comes from them (``error_share``), so the
+    rows that hold the tail stand out."""
+    errors_in_minutes = np.asarray(errors_in_minutes, dtype=float)
+    total = float(errors_in_minutes.sum()) or 1.0
+
+    def row(factor, value, chosen):
+        picked = errors_in_minutes[chosen]
+        return {
+            "factor": factor, "value": value, "count": int(chosen.sum()), "share": float(chosen.mean()),
+            "cse_mean": float(picked.mean()), "cse_median": float(np.median(picked)),
+            "within_1": float((picked <= 1).mean()), "within_5": float((picked <= 5).mean()),
+            "error_share": float(picked.sum() / total),
+        }
+
+    rows = [row("all", "all", np.ones(len(errors_in_minutes), dtype=bool))]
+    for factor in factors:
+        values = np.array([style_value(style, factor) for style in styles])
+        for value in sorted(set(values)):
+            rows.append(row(factor, value, values == value))
+    return rows
+
+
+def errors_by_style(model_dir, out, count=2000, progress=True):
+    """Score a trained clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
+    and break its common-sense error down by style factor.
+
+    Writes ``styles.csv``, ``styles.json``, ``styles.md``, a bar chart
+    ``styles.png`` (mean error per factor value) and ``worst.png``.
+
+    Returns:
+        the rows, as in ``styles.json``.
+    """
+    from zoo import clockface, plots
+
+    model, config = training.load_run(model_dir)
+    if model.name not in registry.names() or registry.get(model.name).task != "clock":
+        raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
+    config = registry.get(model.name).resolve(config or {})
+    size = config["image_size"]
+    images, labels, styles = [], [], []
+    bar = None
+    if progress:
+        import tqdm
+
+        bar = tqdm.tqdm(total=count, desc=f"rendering {count} test clocks with their styles", unit="clock", leave=False)
+    for start in range(0, count, 250):
+        part = clockface.render_batch(min(250, count - start), clock.TEST_SEED, size, start=start, return_styles=True)
+        images.append(part[0])
+        labels.append(part[1])
+        styles.extend(part[2])
+        if bar:
+            bar.update(len(part[0]))
+    if bar:
+        bar.close()
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
+    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(registry.get(model.name), config))
+    error = clocktime.common_sense_error(predicted, truth)
+    rows = error_rows(error, styles)
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "styles.json").write_text(json.dumps(rows, indent=2) + "\n")
+    with open(out / "styles.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| factor | value | clocks | mean CSE | median | within 1 min | share of the mean error |", "|---" * 7 + "|"]
+    for row in rows:
+        lines.append(f"| {row['factor']} | {row['value']} | {row['count']} | {row['cse_mean']:.1f} | "
+                     f"{row['cse_median']:.2f} | {100 * row['within_1']:.1f}% | {100 * row['error_share']:.1f}% |")
+    (out / "styles.md").write_text("\n".join(lines) + "\n")
+    plots.factor_bars(rows[1:], out / "styles.png", overall=rows[0]["cse_mean"],
+                      title=f"{model.name}: mean common-sense error by clock style ({count} test clocks)")
+    worst_gallery(images, truth, predicted, out / "worst.png", title=f"{model.name}: worst readings")
+    return rows

@@ -71,3 +71,27 @@ def error_histograms(errors_by_row, path, title=""):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def factor_bars(rows, path, overall=None, title=""):
+    """Horizontal bars of ``cse_mean`` per (factor, value) row, grouped by factor, with
+    each bar's clock count; a dashed line marks the ``overall`` mean."""
+    labels = [f"{row['factor']}: {row['value']} ({row['count']})" for row in rows]
+    values = [row["cse_mean"] for row in rows]
+    factors = [row["factor"] for row in rows]
+    palette = plt.get_cmap("tab10")
+    colours = [palette(sorted(set(factors), key=factors.index).index(factor) % 10) for factor in factors]
+    figure, axis = plt.subplots(figsize=(8, 0.28 * len(rows) + 1.2))
+    positions = range(len(rows))[::-1]
+    axis.barh(list(positions), values, color=colours)
+    axis.set_yticks(list(positions))
+    axis.set_yticklabels(labels, fontsize=8)
+    if overall is not None:
+        axis.axvline(overall, color="black", linestyle="--", linewidth=1, label=f"all clocks ({overall:.1f})")
+        axis.legend(fontsize=8, loc="lower right")
+    axis.set_xlabel("mean common-sense error (minutes)")
+    axis.grid(axis="x", alpha=0.3)
+    axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
