@@ -191,3 +191,25 @@ def test_error_rows_split_the_mean_error_by_style():
         assert row["count"] == chosen.sum() and row["cse_mean"] == pytest.approx(errors_in_minutes[chosen].mean())
         assert row["error_share"] == pytest.approx(errors_in_minutes[chosen].sum() / errors_in_minutes.sum())
     assert {row["value"] for row in rows if row["factor"] == "second_hand"} <= {"true", "false"}
+
+
+def test_rotation_augment_can_start_at_a_later_epoch():
+    entry = registry.get("clock_polar")
+    config = entry.resolve({"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16, "batch_size": 16,
+                            "rotate_augment": 1.0, "rotate_augment_from": 1})
+    splits = entry.data(entry, config, seed=5)
+    (schedule,) = splits.callbacks
+    rendered = clock.render(64, 5, 32, progress=False).geometry / 32
+
+    def untouched_rows():
+        _, targets = next(iter(splits.train))
+        points = targets["keypoints"].numpy().reshape(len(targets["keypoints"]), -1)
+        known = rendered.reshape(64, -1)
+        return np.mean([np.abs(known - row).max(axis=1).min() < 1e-5 for row in points])
+
+    schedule.on_epoch_begin(0)
+    assert untouched_rows() == 1.0
+    schedule.on_epoch_begin(1)
+    assert untouched_rows() == 0.0
+    assert not registry.get("clock_hands").data(registry.get("clock_hands"), registry.get("clock_hands").resolve(
+        {"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16}), seed=5).callbacks

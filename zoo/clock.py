@@ -281,6 +281,18 @@ def rotate_batch(images, targets, probability, seed=None):
     return turned, moved
 
 
+class RotationSchedule(keras.callbacks.Callback):
+    """Sets the share of turned training clocks (:func:`rotate_batch`) each epoch:
+    none before epoch ``start`` (0-based), ``probability`` from then on."""
+
+    def __init__(self, variable, probability, start):
+        super().__init__()
+        self.variable, self.probability, self.start = variable, probability, start
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(self.probability if epoch >= self.start else 0.0)
+
+
 def clock_data(entry, config, path=None, seed=42, limit=None):
     """The entry's clocks as :class:`zoo.datasets.Splits` with targets for its heads."""
     import tensorflow as tf
@@ -289,6 +301,13 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
     kind = describe_clock(entry, config)["kind"]
     batch_size = config["batch_size"]
 
+    rotation, callbacks = None, ()
+    if config.get("rotate_augment"):
+        # A variable, so that the share of turned clocks can start at a later epoch.
+        start = int(config.get("rotate_augment_from", 0))
+        rotation = tf.Variable(0.0 if start else float(config["rotate_augment"]), trainable=False, dtype=tf.float32)
+        callbacks = (RotationSchedule(rotation, float(config["rotate_augment"]), start),)
+
     def pipeline(clocks, training):
         pairs = (clocks.images[..., None], targets(kind, clocks.labels, config, clocks.geometry))
         dataset = tf.data.Dataset.from_tensor_slices(pairs).cache()
@@ -296,9 +315,8 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
             dataset = dataset.shuffle(len(clocks.images), seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size, drop_remainder=training and len(clocks.images) >= batch_size)
         dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-        if training and config.get("rotate_augment"):
-            dataset = dataset.map(lambda x, y: rotate_batch(x, y, config["rotate_augment"]),
-                                  num_parallel_calls=tf.data.AUTOTUNE)
+        if training and rotation is not None:
+            dataset = dataset.map(lambda x, y: rotate_batch(x, y, rotation), num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     train_count = len(splits["train"].images)
@@ -318,6 +336,7 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         steps_per_epoch=max(1, train_count // batch_size),
         info=info,
         test_arrays=(splits["test"].images, splits["test"].labels),
+        callbacks=callbacks,
     )
 
 
@@ -869,7 +888,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     return model
 
 
-CLOCK_FIT = dict(train_count=40000, val_count=2000, test_count=2000, exclude_styles=(), rotate_augment=0.0)
+CLOCK_FIT = dict(train_count=40000, val_count=2000, test_count=2000, exclude_styles=(), rotate_augment=0.0,
+                 rotate_augment_from=0)
 
 
 def _register_all():

@@ -109,7 +109,8 @@ class Splits:
     """What an entry trains on: batched tf.data pipelines plus the facts about them.
 
     ``test_arrays`` keeps the test set in memory for evaluators that need the raw
-    images (test-time flips, galleries of mistakes); ``info`` goes into the run's files.
+    images (test-time flips, galleries of mistakes); ``info`` goes into the run's files;
+    ``callbacks`` join the fit (for example an augmentation that starts at some epoch).
     """
 
     train: object
@@ -118,6 +119,7 @@ class Splits:
     steps_per_epoch: int
     info: dict
     test_arrays: tuple = None
+    callbacks: tuple = ()  # Keras callbacks the pipeline needs during fit (augmentation schedules)
 
 
 def info_of(name):

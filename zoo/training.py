@@ -251,6 +251,7 @@ def train(
     ]
     if config.get("schedule", "constant") != "constant":
         callbacks.insert(0, Schedule(config["schedule"], splits.steps_per_epoch * fit_epochs))
+    callbacks.extend(splits.callbacks)
     extra_callbacks = getattr(model, "extra_callbacks", None)
     if extra_callbacks is not None:
         # Models that draw from the data each epoch (reconstructions) take the splits too.
