@@ -267,8 +267,8 @@ def clock_errors(model_dir, count, out):
     _quiet_tensorflow()
     from zoo import clockstudy
 
-    out = out or str(pathlib.Path(model_dir if pathlib.Path(model_dir).is_dir() else pathlib.Path(model_dir).parent)
-                     / "styles")
+    run = pathlib.Path(model_dir)
+    out = out or str((run if run.is_dir() else run.parent) / "styles")
     clockstudy.errors_by_style(model_dir, out, count=count)
     click.echo((pathlib.Path(out) / "styles.md").read_text())
     click.echo(f"wrote {out}")

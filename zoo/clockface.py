@@ -1707,6 +1707,30 @@ def _check_count(count, name="count"):
     return int(count)
 
 
+def _draw(seed, index, include, exclude):
+    """Clock ``index`` of ``seed``: its random stream, time and style (drawn in that order;
+    the stream then goes on to draw the image)."""
+    rng = np.random.default_rng([seed, index])
+    hour, minute = divmod(int(rng.integers(720)), 60)
+    return rng, hour, minute, sample_style(rng, include, exclude)
+
+
+def batch_styles(count, seed, include=None, exclude=None, start=0):
+    """The :class:`ClockStyle` of each clock :func:`render_batch` draws for the same
+    arguments, without rendering the images (a fraction of the time).
+
+    Example:
+        >>> batch_styles(3, seed=1) == render_batch(3, seed=1, size=32, return_styles=True)[2]
+        True
+    """
+    count = _check_count(count)
+    seed = _check_seed(seed)
+    start = _check_count(start, "start")
+    include = _check_tags(include, "include")
+    exclude = _check_tags(exclude, "exclude")
+    return [_draw(seed, start + offset, include, exclude)[3] for offset in range(count)]
+
+
 def render_batch(count, seed, size=150, include=None, exclude=None, start=0, return_styles=False,
                  return_geometry=False):
     """Render ``count`` random clocks with uniformly random times.
@@ -1747,9 +1771,7 @@ def render_batch(count, seed, size=150, include=None, exclude=None, start=0, ret
     geometry = np.empty((count, len(GEOMETRY_POINTS), 2), dtype=np.float32)
     styles = []
     for offset in range(count):
-        rng = np.random.default_rng([seed, start + offset])
-        hour, minute = divmod(int(rng.integers(720)), 60)
-        style = sample_style(rng, include, exclude)
+        rng, hour, minute, style = _draw(seed, start + offset, include, exclude)
         images[offset], geometry[offset] = _render(hour, minute, rng, size, style, None, "L", geometry=True)
         labels[offset] = (hour, minute)
         if return_styles:

@@ -130,17 +130,23 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
     return results
 
 
+def write_rows(rows, out, stem):
+    """``<stem>.json`` and ``<stem>.csv`` (every key any row has) of a list of dicts."""
+    out = pathlib.Path(out)
+    (out / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    columns = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    with open(out / f"{stem}.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def write_tables(results, out):
     """``results.json``, ``results.csv`` and ``results.md`` of a study."""
     out = pathlib.Path(out)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    columns = []
-    for row in results:
-        columns.extend(key for key in row if key not in columns)
-    with open(out / "results.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(results)
+    write_rows(results, out, "results")
     shown = ["row", "cse_mean", "cse_median", "cse_p90", "within_1", "report_cse", "ratio_to_in_style",
              "epochs", "train_count", "image_size", "train_seconds"]
     shown = [column for column in shown if any(row.get(column) is not None for row in results)]
@@ -212,23 +218,9 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     if model.name not in registry.names() or registry.get(model.name).task != "clock":
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     config = registry.get(model.name).resolve(config or {})
-    size = config["image_size"]
-    images, labels, styles = [], [], []
-    bar = None
-    if progress:
-        import tqdm
-
-        bar = tqdm.tqdm(total=count, desc=f"rendering {count} test clocks with their styles", unit="clock", leave=False)
-    for start in range(0, count, 250):
-        part = clockface.render_batch(min(250, count - start), clock.TEST_SEED, size, start=start, return_styles=True)
-        images.append(part[0])
-        labels.append(part[1])
-        styles.extend(part[2])
-        if bar:
-            bar.update(len(part[0]))
-    if bar:
-        bar.close()
-    images, labels = np.concatenate(images), np.concatenate(labels)
+    # The test clocks training already rendered (cached), and their styles drawn alone.
+    images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], progress=progress)
+    styles = clockface.batch_styles(count, clock.TEST_SEED)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(registry.get(model.name), config))
     error = clocktime.common_sense_error(predicted, truth)
@@ -236,11 +228,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "styles.json").write_text(json.dumps(rows, indent=2) + "\n")
-    with open(out / "styles.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, out, "styles")
     lines = ["| factor | value | clocks | mean CSE | median | within 1 min | share of the mean error |", "|---" * 7 + "|"]
     for row in rows:
         lines.append(f"| {row['factor']} | {row['value']} | {row['count']} | {row['cse_mean']:.1f} | "

@@ -1024,31 +1024,26 @@ def distance_report(real, generated, reference, features=None, seed=0):
         span = ceiling - values["floor"]
         result[f"{metric}_relative"] = (values["model"] - values["floor"]) / span if span > 0 else float("nan")
 
-    swd = imagemetrics.sliced_wasserstein_many(real, comparisons, seed=seed)
-    place("swd", {name: values["swd"] for name, values in swd.items()})
-    for key, value in swd["model"].items():
-        if key != "swd":
-            result[key] = value
+    scores = distances(real, comparisons, features, seed)
+    place("swd", {name: values["swd"] for name, values in scores.items()})
+    result.update({key: value for key, value in scores["model"].items() if key.startswith("swd_")})
+    if features is not None:
+        for metric in ("frechet", "kid"):
+            place(metric, {name: values[metric] for name, values in scores.items()})
+    return result
+
+
+def distances(real, comparisons, features=None, seed=0):
+    """``{name: {swd, swd_64, ... (and frechet, kid given features)}}`` of each named
+    image set against the ``real`` faces; the scores behind :func:`distance_report`."""
+    scores = imagemetrics.sliced_wasserstein_many(real, comparisons, seed=seed)
     if features is not None:
         real_features = features(real)
-        feature_sets = {name: features(images) for name, images in comparisons.items()}
-        place("frechet", {name: imagemetrics.frechet_distance(real_features, value) for name, value in feature_sets.items()})
-        place("kid", {name: imagemetrics.kernel_distance(real_features, value, seed=seed)
-                      for name, value in feature_sets.items()})
-    return result
-
-
-def _model_distances(real, generated, features=None, seed=0):
-    """``swd`` (and ``frechet``, ``kid`` given features) of one generated set, scored as
-    :func:`distance_report` scores its ``model`` row, without the floors and ceilings."""
-    count = min(len(real), len(generated))
-    real, generated = real[:count], generated[:count]
-    result = {"swd": imagemetrics.sliced_wasserstein_many(real, {"model": generated}, seed=seed)["model"]["swd"]}
-    if features is not None:
-        real_features, model_features = features(real), features(generated)
-        result["frechet"] = imagemetrics.frechet_distance(real_features, model_features)
-        result["kid"] = imagemetrics.kernel_distance(real_features, model_features, seed=seed)
-    return result
+        for name, images in comparisons.items():
+            image_features = features(images)
+            scores[name]["frechet"] = imagemetrics.frechet_distance(real_features, image_features)
+            scores[name]["kid"] = imagemetrics.kernel_distance(real_features, image_features, seed=seed)
+    return scores
 
 
 def evaluate_faces(model, splits, config):
@@ -1079,8 +1074,8 @@ def evaluate_faces(model, splits, config):
     if isinstance(model, FaceGAN) and model.ema_decay > 0:
         # The same z through the trained generator, so that what averaging bought is measured.
         raw = generate(model.generator, imagegrid.latent_samples(len(real), model.latent_dim, seed=z_seed))
-        distances = _model_distances(real, raw, features, seed=projection_seed)
-        metrics.update({f"raw_generator_{key}": value for key, value in distances.items()})
+        scores = distances(real, {"model": raw}, features, seed=projection_seed)["model"]
+        metrics.update({f"raw_generator_{key}": scores[key] for key in ("swd", "frechet", "kid") if key in scores})
     if isinstance(model, FaceVAE):
         held_out = model.evaluate(splits.test, verbose=0, return_dict=True)
         metrics["test_loss"] = float(held_out["loss"])
