@@ -213,3 +213,49 @@ def test_rotation_augment_can_start_at_a_later_epoch():
     assert untouched_rows() == 0.0
     assert not registry.get("clock_hands").data(registry.get("clock_hands"), registry.get("clock_hands").resolve(
         {"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16}), seed=5).callbacks
+
+
+def test_dial_angle_undoes_a_sheared_frame():
+    # A frame whose 3 o'clock axis is not a quarter turn from its 12 (a localiser's
+    # 3 point off to one side): reading the hand against both marks recovers its
+    # dial angle, where reading it against the 12 alone does not.
+    rng = np.random.default_rng(0)
+    count = 64
+    theta = rng.uniform(0, 2 * np.pi, count)
+    twelve_at = rng.uniform(-0.3, 0.3, count)
+    three_at = twelve_at + np.pi / 2 + rng.uniform(-0.25, 0.25, count)
+    twelve = np.stack([np.sin(twelve_at), np.cos(twelve_at)], axis=1)
+    three = np.stack([np.sin(three_at), np.cos(three_at)], axis=1)
+    hand = np.sin(theta)[:, None] * three + np.cos(theta)[:, None] * twelve
+    hand = 0.8 * hand / np.linalg.norm(hand, axis=1, keepdims=True)
+    inputs = [value.astype("float32") for value in (hand, twelve, three)]
+    expected = 0.8 * np.stack([np.sin(theta), np.cos(theta)], axis=1)
+    np.testing.assert_allclose(np.asarray(clock.DialAngle()(inputs)), expected, atol=1e-5)
+    relative = np.asarray(clock.RelativeAngle()(inputs[:2]))
+    assert np.abs(relative - expected).max() > 0.05  # the shear the 3 mark corrects
+
+
+def test_polar_loss_reads_the_three_mark_in_the_predicted_frame():
+    # Keypoints in an upright frame: each head's loss is lowest when its logits
+    # peak at the column of its keypoint's angle (hour 2:00 -> 60 deg, minute 90,
+    # 12 at 0, 3 at 90 degrees).
+    angles = 36
+    centre, twelve, three = np.array([0.5, 0.5]), np.array([0.5, 0.1]), np.array([0.9, 0.5])
+    hour_tip = centre + 0.2 * np.array([np.sin(np.pi / 3), -np.cos(np.pi / 3)])
+    minute_tip = centre + np.array([0.3, 0.0])
+    truth = np.stack([centre, twelve, three, hour_tip, minute_tip])[None].astype("float32")
+    frame = truth[:, :3].reshape(1, 6)
+
+    centres = 2 * np.pi * (np.arange(angles) + 0.5) / angles
+    concentration = 1.0 / (2 * np.pi / angles) ** 2
+
+    def loss_for(degrees):  # logits peaking at each head's angle, shaped like the targets
+        logits = concentration * np.cos(centres[None, :] - np.radians(np.array(degrees))[:, None])
+        packed = np.concatenate([logits.reshape(1, -1), frame], axis=1).astype("float32")
+        function = clock.polar_reading_loss_with_three if len(degrees) == 4 else clock.polar_reading_loss
+        return float(np.asarray(function(truth, packed))[0])
+
+    right = loss_for([60, 90, 0, 90])
+    assert right < loss_for([60, 90, 0, 100]) - 0.2 and right < loss_for([60, 90, 0, 180]) - 10
+    assert right < loss_for([60, 100, 0, 90]) - 0.2
+    assert loss_for([60, 90, 0]) < right  # three heads, one term fewer  # three heads, one less term

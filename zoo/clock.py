@@ -542,16 +542,16 @@ def _conv_bn_relu(x, filters, strides, label, kernel=3):
     return keras.layers.ReLU(name=f"{label}_relu")(x)
 
 
-def _strided_stages(x, width, stem, stage):
+def _strided_stages(x, width, stem, stage, with_stem=False):
     """The clock readers' backbone: a 5x5 stride-2 stem, then three stages of a stride-2
     and a stride-1 Conv-BN-ReLU (width 2x, 4x, 16/3x). Layers are named ``stem`` and
     ``{stage}{n}_down`` / ``{stage}{n}_conv``.
 
     Returns:
-        The three stages' outputs, finest first.
+        The three stages' outputs, finest first (after the stem's, with ``with_stem``).
     """
     x = _conv_bn_relu(x, width, 2, stem, kernel=5)
-    features = []
+    features = [x] if with_stem else []
     for number, filters in enumerate((width * 2, width * 4, width * 16 // 3), start=1):
         x = _conv_bn_relu(x, filters, 2, f"{stage}{number}_down")
         x = _conv_bn_relu(x, filters, 1, f"{stage}{number}_conv")
@@ -775,6 +775,42 @@ class RelativeAngle(keras.layers.Layer):
         return input_shapes[0]
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class DialAngle(keras.layers.Layer):
+    """(sin, cos) of a hand's dial angle from the directions, read in the same frame,
+    of the hand, the 12 mark and the 3 mark.
+
+    :class:`RelativeAngle` assumes the frame's 3 lies a quarter turn after its 12; a
+    localiser whose 3 o'clock point is a few pixels off shears the frame and every
+    angle read in it. Solving ``hand = a * twelve + b * three`` for the dial
+    coordinates ``(b, a)`` undoes that shear. The length (confidence) is the hand's
+    length times the two marks' lengths (each capped at 1).
+    """
+
+    def call(self, inputs):
+        ops = keras.ops
+        hand, twelve, three = inputs
+
+        def unit(vector):
+            length = ops.sqrt(ops.sum(ops.square(vector), axis=-1, keepdims=True) + 1e-12)
+            return vector / length, length
+
+        hand_unit, hand_length = unit(hand)
+        twelve_unit, twelve_length = unit(twelve)
+        three_unit, three_length = unit(three)
+        # Plane coordinates (x towards 3, y towards 12) are (sin, cos) of the angle.
+        determinant = twelve_unit[:, :1] * three_unit[:, 1:] - twelve_unit[:, 1:] * three_unit[:, :1]
+        # An upright frame has determinant -1; keep its sign and away from 0.
+        determinant = ops.minimum(determinant, -0.2)
+        along_twelve = (hand_unit[:, :1] * three_unit[:, 1:] - hand_unit[:, 1:] * three_unit[:, :1]) / determinant
+        along_three = (twelve_unit[:, :1] * hand_unit[:, 1:] - twelve_unit[:, 1:] * hand_unit[:, :1]) / determinant
+        dial, _ = unit(ops.concatenate([along_three, along_twelve], axis=-1))
+        return dial * hand_length * ops.minimum(twelve_length, 1.0) * ops.minimum(three_length, 1.0)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
 def _angle_in_frame(frame, points):
     """The dial angle (turns clockwise from the frame's 12) of image points (N, 2),
     in the affine dial frame (N, 3, 2) = pivot, 12 and 3 o'clock rim points."""
@@ -790,6 +826,30 @@ def _angle_in_frame(frame, points):
     return ops.mod(ops.arctan2(across, -down) / (2 * np.pi), 1.0)
 
 
+def _polar_cross_entropy(y_true, y_pred, points, spread=1.0):
+    """Summed cross-entropy of ``len(points)`` polar angle heads against soft targets:
+    where the true keypoints ``points`` (indices into ``y_true``) fall in the predicted
+    frame packed after the logits in ``y_pred``."""
+    ops = keras.ops
+    heads = len(points)
+    angles = (y_pred.shape[-1] - 6) // heads
+    logits = ops.reshape(y_pred[:, : heads * angles], (-1, heads, angles))
+    frame = ops.reshape(y_pred[:, heads * angles:], (-1, 3, 2))
+    known = ops.all(ops.isfinite(ops.reshape(y_true, (-1, 10))), axis=-1)
+    truth = ops.where(ops.isfinite(y_true), y_true, 0.0)
+    turns = ops.stack([_angle_in_frame(frame, truth[:, index]) for index in points], axis=1)
+    centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
+    concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
+    target_logits = concentration * ops.cos(centres[None, None, :] - 2 * np.pi * turns[..., None])
+    targets = ops.softmax(target_logits, axis=-1)
+    cross_entropy = -ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1)
+    return ops.where(known, ops.sum(cross_entropy, axis=-1), 0.0)
+
+
+POLAR_HEADS = {3: (3, 4, 1), 4: (3, 4, 1, 2)}
+"""Keypoint index read by each polar head: hour tip, minute tip, 12 and 3 o'clock rim."""
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 def polar_reading_loss(y_true, y_pred, spread=1.0):
     """Cross-entropy of the polar reader's three angle heads against soft targets
@@ -801,24 +861,18 @@ def polar_reading_loss(y_true, y_pred, spread=1.0):
     localiser error becomes something the 12 head learns to measure and correct,
     not label noise. Clocks without keypoints (NaN) contribute nothing.
     """
-    ops = keras.ops
-    total = y_pred.shape[-1]
-    angles = (total - 6) // 3
-    logits = ops.reshape(y_pred[:, : 3 * angles], (-1, 3, angles))
-    frame = ops.reshape(y_pred[:, 3 * angles:], (-1, 3, 2))
-    known = ops.all(ops.isfinite(ops.reshape(y_true, (-1, 10))), axis=-1)
-    truth = ops.where(ops.isfinite(y_true), y_true, 0.0)
-    turns = ops.stack([_angle_in_frame(frame, truth[:, index]) for index in (3, 4, 1)], axis=1)  # hour, minute, 12
-    centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
-    concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
-    target_logits = concentration * ops.cos(centres[None, None, :] - 2 * np.pi * turns[..., None])
-    targets = ops.softmax(target_logits, axis=-1)
-    cross_entropy = -ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1)
-    return ops.where(known, ops.sum(cross_entropy, axis=-1), 0.0)
+    return _polar_cross_entropy(y_true, y_pred, POLAR_HEADS[3], spread)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def polar_reading_loss_with_three(y_true, y_pred, spread=1.0):
+    """:func:`polar_reading_loss` with a fourth head, the 3 o'clock mark, which lets
+    :class:`DialAngle` undo the frame's shear."""
+    return _polar_cross_entropy(y_true, y_pred, POLAR_HEADS[4], spread)
 
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
-                learning_rate=2e-3, weight_decay=1e-4):
+                learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a 64x64 view finds five keypoints (pivot, the rim at 12 and
@@ -831,18 +885,29 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     padding along the angle axis then scores every angle for the hour and the minute
     hand (the same filters at every angle: a hand at 3 looks like a hand at 9), and
     :class:`CircularMean` turns each score distribution into the hand's (sin, cos).
+
+    Two further heads find the 12 and (with ``three_head``) the 3 o'clock mark in the
+    strip; each hand's dial angle is read against them (:class:`DialAngle`), which
+    undoes the rotation and the shear of an imprecise frame. ``fine_heatmaps`` puts
+    the localiser's heatmaps at half the view's resolution instead of a quarter.
     """
     inputs, x = _image_input(image_size)
 
     view = x
     if image_size > 64:
         view = keras.layers.Resizing(64, 64, interpolation="bilinear", name="localiser_view")(x)
-    stages = _strided_stages(view, width, stem="loc_stem", stage="loc")
-    # Heatmaps at a quarter of the view's resolution, from every stage: the fine stage
-    # says exactly where an edge is, the coarse ones which edge is the 12 o'clock rim.
-    from_coarse = keras.layers.Conv2DTranspose(32, 4, strides=4, name="loc_up3")(stages[2])
-    from_middle = keras.layers.Conv2DTranspose(32, 2, strides=2, name="loc_up2")(stages[1])
-    merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, stages[0]])
+    stem, *stages = _strided_stages(view, width, stem="loc_stem", stage="loc", with_stem=True)
+    # Heatmaps at a quarter (or half) of the view's resolution, from every stage: the
+    # fine stages say exactly where an edge is, the coarse ones which edge is the 12
+    # o'clock rim.
+    scale = 2 if fine_heatmaps else 1
+    from_coarse = keras.layers.Conv2DTranspose(32, 4 * scale, strides=4 * scale, name="loc_up3")(stages[2])
+    from_middle = keras.layers.Conv2DTranspose(32, 2 * scale, strides=2 * scale, name="loc_up2")(stages[1])
+    if fine_heatmaps:
+        from_fine = keras.layers.Conv2DTranspose(32, 2, strides=2, name="loc_up1")(stages[0])
+        merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, from_fine, stem])
+    else:
+        merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, stages[0]])
     merged = _conv_bn_relu(merged, 32, 1, "loc_head")
     heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
     keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
@@ -864,17 +929,22 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     y = keras.layers.Conv2D(polar_width * 4, (radii // 8, 1), activation="relu", name="polar_radius")(y)
     y = CircularPad(4, name="polar_head_pad")(y)
     y = keras.layers.Conv2D(polar_width * 4, (1, 9), activation="relu", name="polar_head")(y)
-    scores = keras.layers.Conv2D(3, 1, name="polar_scores")(y)
-    scores = keras.layers.Reshape((angles, 3), name="polar_flat")(scores)
+    heads = ("hour", "minute", "twelve", "three") if three_head else ("hour", "minute", "twelve")
+    scores = keras.layers.Conv2D(len(heads), 1, name="polar_scores")(y)
+    scores = keras.layers.Reshape((angles, len(heads)), name="polar_flat")(scores)
     scores = keras.layers.Permute((2, 1), name="polar_by_head")(scores)
     directions = {}
-    for index, head in enumerate(("hour", "minute", "twelve")):
+    for index, head in enumerate(heads):
         logits = TakeRow(index, name=f"{head}_logits")(scores)
         directions[head] = CircularMean(angles, name=f"{head}_in_frame")(
             keras.layers.Softmax(name=f"{head}_bins")(logits))
+    if three_head:
+        marks = [directions["twelve"], directions["three"]]
+        hands = {hand: DialAngle(name=hand)([directions[hand], *marks]) for hand in ("hour", "minute")}
+    else:
+        hands = {hand: RelativeAngle(name=hand)([directions[hand], directions["twelve"]]) for hand in ("hour", "minute")}
     outputs = {
-        "hour": RelativeAngle(name="hour")([directions["hour"], directions["twelve"]]),
-        "minute": RelativeAngle(name="minute")([directions["minute"], directions["twelve"]]),
+        **hands,
         "keypoints": keypoints,
         "polar_training": keras.layers.Concatenate(name="polar_training")(
             [keras.layers.Flatten(name="polar_scores_flat")(scores), keras.layers.Flatten(name="frame_flat")(frame)]),
@@ -882,7 +952,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     model = keras.Model(inputs, outputs, name=name)
     model.compile(
         optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
-        loss={"keypoints": keypoint_distance_loss, "polar_training": polar_reading_loss},
+        loss={"keypoints": keypoint_distance_loss,
+              "polar_training": polar_reading_loss_with_three if three_head else polar_reading_loss},
         loss_weights={"keypoints": keypoint_weight, "polar_training": 1.0},
     )
     return model
@@ -932,7 +1003,7 @@ def _register_all():
     )(clock_hands)
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
-                      learning_rate=2e-3, weight_decay=1e-4),
+                      learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
