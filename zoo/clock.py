@@ -258,8 +258,9 @@ def rotate_batch(images, targets, probability, seed=None):
 
     count = tf.shape(images)[0]
     size = tf.cast(tf.shape(images)[1], tf.float32)
-    angle = tf.random.uniform([count], -np.pi, np.pi, seed=seed)
-    angle = tf.where(tf.random.uniform([count], seed=seed) < probability, angle, tf.zeros_like(angle))
+    # One draw for both (two ops with one seed would draw the same numbers in a graph).
+    draw = tf.random.uniform([count, 2], seed=seed)
+    angle = tf.where(draw[:, 1] < probability, (2.0 * draw[:, 0] - 1.0) * np.pi, tf.zeros([count]))
     cosine, sine = tf.cos(angle), tf.sin(angle)
     centre = (size - 1.0) / 2.0  # pixel (i, j) has index coordinates (j, i)
     # Output pixel o samples the input at R(-angle) (o - c) + c.
@@ -846,8 +847,10 @@ def _polar_cross_entropy(y_true, y_pred, points, spread=1.0):
     return ops.where(known, ops.sum(cross_entropy, axis=-1), 0.0)
 
 
-POLAR_HEADS = {3: (3, 4, 1), 4: (3, 4, 1, 2)}
-"""Keypoint index read by each polar head: hour tip, minute tip, 12 and 3 o'clock rim."""
+POLAR_HEADS = (("hour", 3), ("minute", 4), ("twelve", 1), ("three", 2))
+"""The polar reader's heads, in output order, and the keypoint (index into
+:data:`zoo.clockface.GEOMETRY_POINTS`) each one finds; without ``three_head`` the
+first three."""
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -861,14 +864,14 @@ def polar_reading_loss(y_true, y_pred, spread=1.0):
     localiser error becomes something the 12 head learns to measure and correct,
     not label noise. Clocks without keypoints (NaN) contribute nothing.
     """
-    return _polar_cross_entropy(y_true, y_pred, POLAR_HEADS[3], spread)
+    return _polar_cross_entropy(y_true, y_pred, [point for _, point in POLAR_HEADS[:3]], spread)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 def polar_reading_loss_with_three(y_true, y_pred, spread=1.0):
     """:func:`polar_reading_loss` with a fourth head, the 3 o'clock mark, which lets
     :class:`DialAngle` undo the frame's shear."""
-    return _polar_cross_entropy(y_true, y_pred, POLAR_HEADS[4], spread)
+    return _polar_cross_entropy(y_true, y_pred, [point for _, point in POLAR_HEADS], spread)
 
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
@@ -929,7 +932,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     y = keras.layers.Conv2D(polar_width * 4, (radii // 8, 1), activation="relu", name="polar_radius")(y)
     y = CircularPad(4, name="polar_head_pad")(y)
     y = keras.layers.Conv2D(polar_width * 4, (1, 9), activation="relu", name="polar_head")(y)
-    heads = ("hour", "minute", "twelve", "three") if three_head else ("hour", "minute", "twelve")
+    heads = [head for head, _ in (POLAR_HEADS if three_head else POLAR_HEADS[:3])]
     scores = keras.layers.Conv2D(len(heads), 1, name="polar_scores")(y)
     scores = keras.layers.Reshape((angles, len(heads)), name="polar_flat")(scores)
     scores = keras.layers.Permute((2, 1), name="polar_by_head")(scores)

@@ -217,12 +217,13 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     model, config = training.load_run(model_dir)
     if model.name not in registry.names() or registry.get(model.name).task != "clock":
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
-    config = registry.get(model.name).resolve(config or {})
+    entry = registry.get(model.name)
+    config = entry.resolve(config or {})
     # The test clocks training already rendered (cached), and their styles drawn alone.
     images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], progress=progress)
     styles = clockface.batch_styles(count, clock.TEST_SEED)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
-    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(registry.get(model.name), config))
+    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(entry, config))
     error = clocktime.common_sense_error(predicted, truth)
     rows = error_rows(error, styles)
 

@@ -80,7 +80,8 @@ def factor_bars(rows, path, overall=None, title=""):
     values = [row["cse_mean"] for row in rows]
     factors = [row["factor"] for row in rows]
     palette = plt.get_cmap("tab10")
-    colours = [palette(sorted(set(factors), key=factors.index).index(factor) % 10) for factor in factors]
+    order = list(dict.fromkeys(factors))  # factors in order of first appearance
+    colours = [palette(order.index(factor) % 10) for factor in factors]
     figure, axis = plt.subplots(figsize=(8, 0.28 * len(rows) + 1.2))
     positions = range(len(rows))[::-1]
     axis.barh(list(positions), values, color=colours)
