@@ -259,3 +259,83 @@ def test_polar_loss_reads_the_three_mark_in_the_predicted_frame():
     assert right < loss_for([60, 90, 0, 100]) - 0.2 and right < loss_for([60, 90, 0, 180]) - 10
     assert right < loss_for([60, 100, 0, 90]) - 0.2
     assert loss_for([60, 90, 0]) < right  # three heads, one term fewer  # three heads, one less term
+
+
+def test_teacher_forcing_reads_in_the_true_frame_early_and_serves_the_image_only_reader():
+    from zoo import training
+
+    entry = registry.get("clock_polar")
+    config = entry.resolve({"image_size": 64, "width": 8, "polar_width": 4, "train_count": 64, "val_count": 16,
+                            "test_count": 16, "batch_size": 64, "teacher_forcing": 0.5})
+    splits = entry.data(entry, config, seed=5)
+    (schedule,) = splits.callbacks
+    schedule.set_params({"epochs": 4})  # taught on all clocks at epoch 0, half at 1, none from 2
+
+    def hinted(dataset):
+        inputs, targets = next(iter(dataset))
+        hint = inputs["frame_hint"].numpy()
+        known = np.isfinite(hint).all(axis=(1, 2))
+        assert np.isnan(hint[~known]).all()
+        np.testing.assert_array_equal(hint[known], targets["keypoints"].numpy()[known, :3])
+        return inputs, known.mean()
+
+    schedule.on_epoch_begin(1)
+    assert 0 < hinted(splits.train)[1] < 1
+    schedule.on_epoch_begin(2)
+    assert hinted(splits.train)[1] == 0
+    assert hinted(splits.val)[1] == 0  # validation reads in the localiser's frame
+    schedule.on_epoch_begin(0)
+    inputs, share = hinted(splits.train)
+    assert share == 1
+
+    model = entry.build(config)
+    trainer = training.fitting_model(model)
+    assert [tensor.name for tensor in model.inputs] == ["image"]
+    assert sorted(tensor.name for tensor in trainer.inputs) == ["frame_hint", "image"]
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+    assert training.fitting_model(registry.get("clock_polar").build(entry.resolve(
+        {"image_size": 64, "width": 8, "polar_width": 4}))) is not trainer  # no teacher: the model itself
+
+    # The frame packed for the loss is the one the reader sampled in.
+    taught = np.asarray(trainer(inputs, training=True)["polar_training"])[:, -6:]
+    np.testing.assert_allclose(taught, inputs["frame_hint"].numpy().reshape(-1, 6), atol=1e-6)
+    served = np.asarray(model(inputs["image"], training=False)["polar_training"])
+    np.testing.assert_allclose(np.asarray(trainer(inputs, training=False)["polar_training"]), served, atol=1e-5)
+    assert np.abs(served[:, -6:] - taught).max() > 1e-3  # an untrained localiser is elsewhere
+
+
+def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
+    out = tmp_path / "polar"
+    result = run_zoo(
+        "train", "clock_polar", "--epochs", "2", "--quiet", "--out", out, "--hp", "teacher_forcing=0.5",
+        "--hp", "image_size=64", "--hp", "width=8", "--hp", "polar_width=4",
+        "--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16",
+    )
+    assert result.returncode == 0, result.stderr
+    assert 0 <= json.loads((out / "metrics.json").read_text())["test_cse_mean"] <= 360
+    import keras
+
+    saved = keras.saving.load_model(out / "model.keras")
+    assert [tensor.name for tensor in saved.inputs] == ["image"]
+    assert not any(isinstance(layer, clock.TeacherFrame) for layer in saved.layers)
+
+
+def test_turned_frame_hints_turn_the_whole_frame_about_its_pivot():
+    rng = np.random.default_rng(3)
+    keypoints = rng.uniform(0.2, 0.8, (256, 5, 2)).astype("float32")
+    images = np.zeros((256, 8, 8, 1), dtype="float32")
+    inputs, _ = clock.with_frame_hint(images, {"keypoints": keypoints}, 1.0, turn=90.0)
+    hint = inputs["frame_hint"].numpy()
+    np.testing.assert_allclose(hint[:, 0], keypoints[:, 0], atol=1e-6)  # the pivot stays
+
+    def polar(frame):
+        offset = frame[:, 1:] - frame[:, :1]
+        return np.linalg.norm(offset, axis=-1), np.arctan2(offset[..., 1], offset[..., 0])
+
+    (length, angle), (true_length, true_angle) = polar(hint), polar(keypoints[:, :3])
+    np.testing.assert_allclose(length, true_length, atol=1e-5)
+    turned = np.angle(np.exp(1j * (angle - true_angle)))
+    np.testing.assert_allclose(turned[:, 0], turned[:, 1], atol=1e-4)  # 12 and 3 turn together
+    assert np.abs(turned).max() <= np.pi / 2 + 1e-4 and np.abs(turned).max() > 1.0
+    exact, _ = clock.with_frame_hint(images, {"keypoints": keypoints}, 1.0)
+    np.testing.assert_array_equal(exact["frame_hint"].numpy(), keypoints[:, :3])

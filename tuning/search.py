@@ -316,13 +316,15 @@ def make_hypermodel(study, arrays, jit=False):
         def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, verbose=1, **kwargs):
             config = self.config(hp)
             splits = self.splits(config)
-            training.adapt_layers(model, splits.train)
+            fitted = training.fitting_model(model)
+            fitted.jit_compile = model.jit_compile
+            training.adapt_layers(fitted, splits.train)
             epochs = epochs or config["epochs"]
-            callbacks = list(callbacks or [])
+            callbacks = [*(callbacks or []), *splits.callbacks]
             if config.get("schedule", "constant") != "constant":
                 Schedule, _ = training.callbacks_module()
                 callbacks.insert(0, Schedule(config["schedule"], splits.steps_per_epoch * epochs))
-            return model.fit(
+            return fitted.fit(
                 splits.train, validation_data=splits.val, epochs=epochs, initial_epoch=initial_epoch,
                 callbacks=callbacks, verbose=verbose, shuffle=False,  # the pipeline shuffles
             )

@@ -294,6 +294,44 @@ class RotationSchedule(keras.callbacks.Callback):
         self.variable.assign(self.probability if epoch >= self.start else 0.0)
 
 
+class TeacherSchedule(keras.callbacks.Callback):
+    """Sets the share of training clocks whose polar reader is taught in the true frame
+    (:class:`TeacherFrame`): from all at the first epoch down linearly to none after
+    ``fraction`` of the epochs."""
+
+    def __init__(self, variable, fraction):
+        super().__init__()
+        self.variable, self.fraction = variable, fraction
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = (self.params or {}).get("epochs") or 1
+        self.variable.assign(max(0.0, 1.0 - epoch / max(self.fraction * epochs, 1e-9)))
+
+
+def with_frame_hint(images, targets, probability, turn=0.0):
+    """Inputs for a :class:`Trainer` with :class:`TeacherFrame`: the true dial frame
+    (the first three keypoints) as ``frame_hint`` for a ``probability`` share of the
+    clocks, NaN (use the localiser's) for the rest.
+
+    ``turn`` > 0 turns each hinted frame about its pivot by a uniform angle of up to
+    ``turn`` degrees either way: the strip's 12 then lies anywhere, and the 12 and 3
+    heads learn to find the marks themselves rather than trust column 0 (what a
+    clock the localiser reads upside down needs)."""
+    import tensorflow as tf
+
+    frame = targets["keypoints"][:, :3]
+    draw = tf.random.uniform([tf.shape(frame)[0], 2])
+    if turn:
+        angle = (2.0 * draw[:, 1] - 1.0) * np.radians(turn)
+        cosine, sine = tf.cos(angle)[:, None], tf.sin(angle)[:, None]
+        centre = frame[:, :1]
+        offset = frame - centre
+        x, y = offset[..., 0], offset[..., 1]
+        frame = centre + tf.stack([cosine * x - sine * y, sine * x + cosine * y], axis=-1)
+    taught = (draw[:, 0] < probability)[:, None, None]
+    return {"image": images, "frame_hint": tf.where(taught, frame, tf.fill(tf.shape(frame), np.nan))}, targets
+
+
 def clock_data(entry, config, path=None, seed=42, limit=None):
     """The entry's clocks as :class:`zoo.datasets.Splits` with targets for its heads."""
     import tensorflow as tf
@@ -308,8 +346,12 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         start = int(config.get("rotate_augment_from", 0))
         rotation = tf.Variable(0.0 if start else float(config["rotate_augment"]), trainable=False, dtype=tf.float32)
         callbacks = (RotationSchedule(rotation, float(config["rotate_augment"]), start),)
+    teaching = None
+    if config.get("teacher_forcing"):
+        teaching = tf.Variable(1.0, trainable=False, dtype=tf.float32)
+        callbacks = (*callbacks, TeacherSchedule(teaching, float(config["teacher_forcing"])))
 
-    def pipeline(clocks, training):
+    def pipeline(clocks, training, hint=False):
         pairs = (clocks.images[..., None], targets(kind, clocks.labels, config, clocks.geometry))
         dataset = tf.data.Dataset.from_tensor_slices(pairs).cache()
         if training:
@@ -318,6 +360,10 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
         if training and rotation is not None:
             dataset = dataset.map(lambda x, y: rotate_batch(x, y, rotation), num_parallel_calls=tf.data.AUTOTUNE)
+        if hint:  # the trainer's extra input; validation reads in the localiser's frame
+            share = teaching if training else 0.0
+            turn = float(config.get("teacher_turn", 0.0))
+            dataset = dataset.map(lambda x, y: with_frame_hint(x, y, share, turn), num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     train_count = len(splits["train"].images)
@@ -331,8 +377,8 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         "exclude_styles": list(config.get("exclude_styles", ())),
     }
     return datasets.Splits(
-        train=pipeline(splits["train"], True),
-        val=pipeline(splits["val"], False),
+        train=pipeline(splits["train"], True, hint=teaching is not None),
+        val=pipeline(splits["val"], False, hint=teaching is not None),
         test=pipeline(splits["test"], False),
         steps_per_epoch=max(1, train_count // batch_size),
         info=info,
@@ -874,8 +920,33 @@ def polar_reading_loss_with_three(y_true, y_pred, spread=1.0):
     return _polar_cross_entropy(y_true, y_pred, [point for _, point in POLAR_HEADS], spread)
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class TeacherFrame(keras.layers.Layer):
+    """The frame the polar reader samples in while training with teacher forcing: the
+    true frame (pivot, 12 and 3 o'clock rim points) where the pipeline gave one, the
+    localiser's elsewhere. Outside training, and for NaN hints, the localiser's."""
+
+    def call(self, inputs, training=None):
+        frame, hint = inputs
+        if not training:
+            return frame
+        return keras.ops.stop_gradient(keras.ops.where(keras.ops.isfinite(hint), hint, frame))
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+class Trainer:
+    """What :func:`zoo.training.train` fits instead of a model that carries one:
+    ``model`` shares every weight with the model that is saved and served, and takes
+    extra training-only inputs (a plain object, so that Keras does not track it)."""
+
+    def __init__(self, model):
+        self.model = model
+
+
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
-                learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False):
+                learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a 64x64 view finds five keypoints (pivot, the rim at 12 and
@@ -893,6 +964,13 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     strip; each hand's dial angle is read against them (:class:`DialAngle`), which
     undoes the rotation and the shear of an imprecise frame. ``fine_heatmaps`` puts
     the localiser's heatmaps at half the view's resolution instead of a quarter.
+
+    ``teacher_forcing`` > 0 attaches a :class:`Trainer` whose polar reader samples in
+    the *true* frame (a ``frame_hint`` input, :class:`TeacherFrame`) for a share of
+    the training clocks that falls from all to none over the first
+    ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`TeacherSchedule`),
+    so the reader learns while the localiser is still poor instead of waiting for it.
+    The saved model is the image-only reader either way.
     """
     inputs, x = _image_input(image_size)
 
@@ -914,51 +992,76 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     merged = _conv_bn_relu(merged, 32, 1, "loc_head")
     heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
     keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
-
     frame = DialFrame(name="frame")(keypoints)
-    polar = PolarSampler(radii, angles, name="polar")(x, frame)
-    # Where column 0 is: a convolution along a circle is blind to it, and "12 is where
-    # the localiser put it" is the right guess for dials that carry no 12 mark.
-    y = AngleChannels(name="polar_angle")(keras.layers.Rescaling(1.0 / 255, name="polar_rescale")(polar))
-    for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
-        y = CircularPad(1, name=f"polar{index}_pad")(y)
-        y = keras.layers.ZeroPadding2D(((1, 1), (0, 0)), name=f"polar{index}_rpad")(y)
-        y = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"polar{index}")(y)
-        y = keras.layers.BatchNormalization(name=f"polar{index}_bn")(y)
-        y = keras.layers.ReLU(name=f"polar{index}_relu")(y)
-        if index > 1:
-            y = keras.layers.MaxPooling2D((2, 1), name=f"polar{index}_pool")(y)
-    # Collapse the radius axis: a hand's length and width tell hour from minute hand.
-    y = keras.layers.Conv2D(polar_width * 4, (radii // 8, 1), activation="relu", name="polar_radius")(y)
-    y = CircularPad(4, name="polar_head_pad")(y)
-    y = keras.layers.Conv2D(polar_width * 4, (1, 9), activation="relu", name="polar_head")(y)
+
+    # The reader's layers are made once and called on each frame (the served model's
+    # and, with teacher forcing, the trainer's), so both graphs share every weight.
+    made = {}
+
+    def layer(factory, name, *args, **kwargs):
+        if name not in made:
+            made[name] = factory(*args, name=name, **kwargs)
+        return made[name]
+
     heads = [head for head, _ in (POLAR_HEADS if three_head else POLAR_HEADS[:3])]
-    scores = keras.layers.Conv2D(len(heads), 1, name="polar_scores")(y)
-    scores = keras.layers.Reshape((angles, len(heads)), name="polar_flat")(scores)
-    scores = keras.layers.Permute((2, 1), name="polar_by_head")(scores)
-    directions = {}
-    for index, head in enumerate(heads):
-        logits = TakeRow(index, name=f"{head}_logits")(scores)
-        directions[head] = CircularMean(angles, name=f"{head}_in_frame")(
-            keras.layers.Softmax(name=f"{head}_bins")(logits))
-    if three_head:
-        marks = [directions["twelve"], directions["three"]]
-        hands = {hand: DialAngle(name=hand)([directions[hand], *marks]) for hand in ("hour", "minute")}
-    else:
-        hands = {hand: RelativeAngle(name=hand)([directions[hand], directions["twelve"]]) for hand in ("hour", "minute")}
-    outputs = {
-        **hands,
-        "keypoints": keypoints,
-        "polar_training": keras.layers.Concatenate(name="polar_training")(
-            [keras.layers.Flatten(name="polar_scores_flat")(scores), keras.layers.Flatten(name="frame_flat")(frame)]),
-    }
-    model = keras.Model(inputs, outputs, name=name)
-    model.compile(
-        optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
-        loss={"keypoints": keypoint_distance_loss,
-              "polar_training": polar_reading_loss_with_three if three_head else polar_reading_loss},
-        loss_weights={"keypoints": keypoint_weight, "polar_training": 1.0},
-    )
+
+    def read(frame):
+        polar = layer(PolarSampler, "polar", radii, angles)(x, frame)
+        # Where column 0 is: a convolution along a circle is blind to it, and "12 is
+        # where the localiser put it" is the right guess for dials that carry no 12 mark.
+        y = layer(AngleChannels, "polar_angle")(layer(keras.layers.Rescaling, "polar_rescale", 1.0 / 255)(polar))
+        for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
+            y = layer(CircularPad, f"polar{index}_pad", 1)(y)
+            y = layer(keras.layers.ZeroPadding2D, f"polar{index}_rpad", ((1, 1), (0, 0)))(y)
+            y = layer(keras.layers.Conv2D, f"polar{index}", filters, 3, use_bias=False)(y)
+            y = layer(keras.layers.BatchNormalization, f"polar{index}_bn")(y)
+            y = layer(keras.layers.ReLU, f"polar{index}_relu")(y)
+            if index > 1:
+                y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
+        # Collapse the radius axis: a hand's length and width tell hour from minute hand.
+        y = layer(keras.layers.Conv2D, "polar_radius", polar_width * 4, (radii // 8, 1), activation="relu")(y)
+        y = layer(CircularPad, "polar_head_pad", 4)(y)
+        y = layer(keras.layers.Conv2D, "polar_head", polar_width * 4, (1, 9), activation="relu")(y)
+        scores = layer(keras.layers.Conv2D, "polar_scores", len(heads), 1)(y)
+        scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(heads)))(scores)
+        scores = layer(keras.layers.Permute, "polar_by_head", (2, 1))(scores)
+        directions = {}
+        for index, head in enumerate(heads):
+            logits = layer(TakeRow, f"{head}_logits", index)(scores)
+            directions[head] = layer(CircularMean, f"{head}_in_frame", angles)(
+                layer(keras.layers.Softmax, f"{head}_bins")(logits))
+        if three_head:
+            marks = [directions["twelve"], directions["three"]]
+            hands = {hand: layer(DialAngle, hand)([directions[hand], *marks]) for hand in ("hour", "minute")}
+        else:
+            hands = {hand: layer(RelativeAngle, hand)([directions[hand], directions["twelve"]])
+                     for hand in ("hour", "minute")}
+        return {
+            **hands,
+            "keypoints": keypoints,
+            "polar_training": layer(keras.layers.Concatenate, "polar_training")(
+                [layer(keras.layers.Flatten, "polar_scores_flat")(scores),
+                 layer(keras.layers.Flatten, "frame_flat")(frame)]),
+        }
+
+    # One optimiser for both graphs, so the saved model carries the state it trained with.
+    optimizer = blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay)
+
+    def compiled(model):
+        model.compile(
+            optimizer=optimizer,
+            loss={"keypoints": keypoint_distance_loss,
+                  "polar_training": polar_reading_loss_with_three if three_head else polar_reading_loss},
+            loss_weights={"keypoints": keypoint_weight, "polar_training": 1.0},
+        )
+        return model
+
+    model = compiled(keras.Model(inputs, read(frame), name=name))
+    if teacher_forcing:
+        hint = keras.Input(shape=(3, 2), name="frame_hint")
+        taught = TeacherFrame(name="teacher_frame")([frame, hint])
+        model.zoo_trainer = Trainer(compiled(keras.Model({"image": inputs, "frame_hint": hint}, read(taught),
+                                                         name=name)))
     return model
 
 
@@ -1006,8 +1109,9 @@ def _register_all():
     )(clock_hands)
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
-                      learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False),
-        fit=dict(epochs=12, batch_size=128, schedule="onecycle", **CLOCK_FIT),
+                      learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
+                      teacher_forcing=0.0),
+        fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
             keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),

@@ -159,6 +159,13 @@ def adapt_layers(model, dataset, batches=10):
         layer.adapt(np.concatenate(samples))
 
 
+def fitting_model(model):
+    """The model to fit for ``model``: the ``zoo_trainer`` twin it carries (a training
+    graph that shares its weights and takes extra inputs), or ``model`` itself."""
+    trainer = getattr(model, "zoo_trainer", None)
+    return model if trainer is None else trainer.model
+
+
 def resolve_config(entry, hparams_file=None, overrides=(), epochs=None):
     """The entry's defaults under a tuning file, ``--hp`` overrides and ``--epochs``."""
     layers = []
@@ -238,8 +245,11 @@ def train(
     keras.utils.set_random_seed(seed)
     splits = entry.data(entry, config, path=data, seed=seed, limit=limit)
     model = entry.build(config)
-    model.jit_compile = want_jit
-    adapt_layers(model, splits.train)
+    # Some models train through a twin that shares their weights (clock_polar's
+    # teacher forcing); the model itself is what is evaluated and saved.
+    fitted = fitting_model(model)
+    model.jit_compile = fitted.jit_compile = want_jit
+    adapt_layers(fitted, splits.train)
 
     Schedule, Throughput = callbacks_module()
     fit_epochs = config["epochs"]
@@ -261,7 +271,7 @@ def train(
     print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
           f"(asked {want_jit}, policy {jit}), {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
     started = time.perf_counter()
-    history = model.fit(
+    history = fitted.fit(
         splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the pipeline shuffles
     )
