@@ -318,6 +318,37 @@ def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     saved = keras.saving.load_model(out / "model.keras")
     assert [tensor.name for tensor in saved.inputs] == ["image"]
     assert not any(isinstance(layer, clock.TeacherFrame) for layer in saved.layers)
+    assert isinstance(saved.get_layer("hour_in_frame"), clock.PeakMean)
+
+    # Re-decoded with the whole distribution: same weights, a new run folder.
+    rebuilt = tmp_path / "polar-mean"
+    result = run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", rebuilt)
+    assert result.returncode == 0, result.stderr
+    model = keras.saving.load_model(rebuilt / "model.keras")
+    assert type(model.get_layer("hour_in_frame")) is clock.CircularMean
+    for before, after in zip(saved.weights, model.weights):
+        np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
+    run = json.loads((rebuilt / "run.json").read_text())
+    assert run["rebuilt_with"] == {"decode_window": 0} and (rebuilt / "metrics.json").exists()
+    assert_one_line_error(run_zoo("rebuild", "--model", out, "--hp", "width=16", "--out", tmp_path / "wide"),
+                          "does not take the run's weights")
+    assert not (tmp_path / "wide").exists()
+    assert_one_line_error(run_zoo("rebuild", "--model", out, "--out", out), "must differ")
+
+
+def test_peak_mean_reads_the_main_mode():
+    bins = 120
+    centres = 2 * np.pi * (np.arange(bins) + 0.5) / bins
+    probabilities = np.zeros((2, bins), dtype="float32")
+    probabilities[0, [9, 10, 11]] = [0.15, 0.35, 0.15]  # main mode at bin 10
+    probabilities[0, 40] = 0.25  # a smaller second mode a quarter turn on
+    probabilities[1, [119, 0, 1]] = [0.2, 0.6, 0.2]  # a mode across the wrap
+    peak = np.asarray(clock.PeakMean(bins, window=3)(probabilities))
+    np.testing.assert_allclose(np.arctan2(peak[:, 0], peak[:, 1]) % (2 * np.pi), centres[[10, 0]], atol=1e-5)
+    step = np.cos(2 * np.pi / bins)  # the mass in the window, shortened by its spread
+    np.testing.assert_allclose(np.linalg.norm(peak, axis=1), [0.35 + 0.3 * step, 0.6 + 0.4 * step], atol=1e-5)
+    whole = np.asarray(clock.CircularMean(bins)(probabilities))
+    assert abs(np.arctan2(whole[0, 0], whole[0, 1]) - centres[10]) > 0.3  # pulled towards the second mode
 
 
 def test_turned_frame_hints_turn_the_whole_frame_about_its_pivot():

@@ -161,6 +161,31 @@ def evaluate(entry, model_dir, data, as_json, out_file, seed):
             click.echo(f"{key:<24} {value:.4f}" if isinstance(value, float) else f"{key:<24} {value}")
 
 
+@cli.command()
+@click.option("--model", "model_dir", type=click.Path(), required=True, help="A run folder (or its model.keras).")
+@click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE", help="A setting to change (repeatable).")
+@click.option("--out", type=click.Path(), default=None, help="The new run folder [default: RUN_rebuilt].")
+@data_option
+def rebuild(model_dir, overrides, out, data):
+    """Rebuild a trained run from the current code, keeping its weights.
+
+    For settings that change how a model reads its outputs but not its weights
+    (clock_polar's decode_window), and for runs saved by older code. Re-evaluates
+    on the test set and writes a new run folder that `zoo export` takes.
+
+    \b
+    Examples:
+      zoo rebuild --model artifacts/clock_polar --hp decode_window=3
+      zoo rebuild --model artifacts/clock_polar --hp decode_window=0 --out runs/polar-mean
+    """
+    _quiet_tensorflow()
+    from zoo import training
+
+    result = training.rebuild(model_dir, overrides=overrides, out=out, data=data)
+    click.echo(f"[zoo] {result['entry']}: {json.dumps(result['metrics'])}")
+    click.echo(f"[zoo] wrote {result['path']}")
+
+
 def _tags(text):
     return tuple(tag.strip() for tag in text.split(",") if tag.strip()) if text else None
 

@@ -534,6 +534,36 @@ class CircularMean(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class PeakMean(CircularMean):
+    """:class:`CircularMean` of the bins within ``window`` bins of the most likely one.
+
+    A head whose distribution has a second, smaller mode (an hour head drawn partly
+    to the minute hand or a tail, a 12 head to another numeral) is read at its main
+    mode rather than between the two, and a long flat tail no longer pulls a sharp
+    peak aside. The length is the mass in the window times its concentration, so it
+    still says how sure the head is.
+    """
+
+    def __init__(self, bins, window=3, **kwargs):
+        super().__init__(bins, **kwargs)
+        self.window = window
+
+    def call(self, probabilities):
+        ops = keras.ops
+        # The peak's index without argmax, which Keras lowers through a Bitcast that
+        # ONNX lacks (ties, which a softmax all but never makes, share the index).
+        index = ops.arange(self.bins, dtype="float32")[None, :]
+        top = ops.cast(probabilities >= ops.max(probabilities, axis=-1, keepdims=True), "float32")
+        peak = ops.sum(top * index, axis=-1, keepdims=True) / ops.sum(top, axis=-1, keepdims=True)
+        distance = ops.abs(index - peak)
+        distance = ops.minimum(distance, self.bins - distance)
+        return super().call(ops.where(distance <= self.window + 0.5, probabilities, 0.0))
+
+    def get_config(self):
+        return {**super().get_config(), "window": self.window}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class SpatialSoftArgmax(keras.layers.Layer):
     """Expected (x, y) of each channel's spatial softmax, in [0, 1] image coordinates.
 
@@ -946,7 +976,8 @@ class Trainer:
 
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
-                learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0):
+                learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
+                decode_window=3):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a 64x64 view finds five keypoints (pivot, the rim at 12 and
@@ -971,6 +1002,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`TeacherSchedule`),
     so the reader learns while the localiser is still poor instead of waiting for it.
     The saved model is the image-only reader either way.
+
+    Each head's direction is the mean of its distribution within ``decode_window``
+    bins of its peak (:class:`PeakMean`; 0 = the whole distribution,
+    :class:`CircularMean`). Decoding is not trained, so a run can be re-decoded
+    with another window (``zoo rebuild``).
     """
     inputs, x = _image_input(image_size)
 
@@ -1028,8 +1064,9 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         directions = {}
         for index, head in enumerate(heads):
             logits = layer(TakeRow, f"{head}_logits", index)(scores)
-            directions[head] = layer(CircularMean, f"{head}_in_frame", angles)(
-                layer(keras.layers.Softmax, f"{head}_bins")(logits))
+            mean = layer(PeakMean, f"{head}_in_frame", angles, decode_window) if decode_window else \
+                layer(CircularMean, f"{head}_in_frame", angles)
+            directions[head] = mean(layer(keras.layers.Softmax, f"{head}_bins")(logits))
         if three_head:
             marks = [directions["twelve"], directions["three"]]
             hands = {hand: layer(DialAngle, hand)([directions[hand], *marks]) for hand in ("hour", "minute")}
@@ -1110,7 +1147,7 @@ def _register_all():
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
-                      teacher_forcing=0.0),
+                      teacher_forcing=0.0, decode_window=3),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),

@@ -327,6 +327,60 @@ def load_run(model_dir):
     return model, config
 
 
+def rebuild(model_dir, overrides=(), out=None, data=None):
+    """Rebuild a trained run's model from the current code under new hyperparameters
+    that do not change its weights (clock_polar's ``decode_window``), carry the
+    weights over, re-evaluate, and write the result as a new run folder.
+
+    Also brings runs saved by older code to the current graph.
+
+    Raises:
+        ZooError: no run there, ``out`` is the run itself, or the rebuilt model's
+            weights differ from the run's (names or shapes).
+    """
+    model_dir = pathlib.Path(model_dir)
+    model_dir = model_dir.parent if model_dir.name == "model.keras" else model_dir
+    registry.entries()  # registers the entries' custom layers before loading
+    old, config = load_run(model_dir)
+    if config is None:
+        raise errors.ZooError(f"no hparams.json in {model_dir}: cannot tell how the run was built")
+    out = pathlib.Path(out) if out else model_dir.with_name(model_dir.name + "_rebuilt")
+    if out.resolve() == model_dir.resolve():
+        raise errors.ZooError("--out must differ from the run being rebuilt")
+    entry = registry.get(old.name)
+    changes = hparams.parse_overrides(overrides) if not isinstance(overrides, dict) else dict(overrides)
+    config = entry.resolve(config, changes)
+    model = entry.build(config)
+    before = [(weight.path, tuple(weight.shape)) for weight in old.weights]
+    after = [(weight.path, tuple(weight.shape)) for weight in model.weights]
+    if before != after:
+        differing = next((pair for pair in zip(before, after) if pair[0] != pair[1]), None)
+        detail = f"{differing[0]} vs {differing[1]}" if differing else f"{len(before)} vs {len(after)} weights"
+        raise errors.ZooError(f"the rebuilt {entry.name} does not take the run's weights ({detail}); "
+                              "only settings that leave the weights alone can be rebuilt")
+    model.set_weights(old.get_weights())
+    splits = entry.data(entry, config, path=data)
+    metrics = entry.evaluate(model, splits, config)
+
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    model.save(partial / "model.keras")
+    _write_json(partial / "hparams.json", config)
+    _write_json(partial / "metrics.json", metrics)
+    run_file = model_dir / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": entry.name}
+    run.update(rebuilt_from=str(model_dir), rebuilt_with=changes, rebuilt=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    _write_json(partial / "run.json", run)
+    for name in ("history.json", "learning_curves.png"):
+        if (model_dir / name).exists():
+            shutil.copy2(model_dir / name, partial / name)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(partial, out)
+    return {**run, "metrics": metrics, "path": str(out)}
+
+
 def evaluate(name, model_dir, data=None, limit=None, seed=None):
     """Test figures of a trained run of entry ``name`` (the registry's evaluator).
 
