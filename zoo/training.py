@@ -359,6 +359,9 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
         raise errors.ZooError(f"the rebuilt {entry.name} does not take the run's weights ({detail}); "
                               "only settings that leave the weights alone can be rebuilt")
     model.set_weights(old.get_weights())
+    if model.optimizer is not None and not model.optimizer.built:
+        # A fresh optimiser state, so that loading the saved model finds what it expects.
+        model.optimizer.build(model.trainable_variables)
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
