@@ -234,6 +234,16 @@ def targets(kind, labels, config, geometry=None):
 KEYPOINT_TARGETS = ("keypoints", "polar_training")
 
 
+def _turn_points(points, cosine, sine):
+    """Points (N, P, 2) turned about the origin by per-clock angles given as their
+    cosine and sine (N,)."""
+    import tensorflow as tf
+
+    x, y = points[..., 0], points[..., 1]
+    c, s = cosine[:, None], sine[:, None]
+    return tf.stack([c * x - s * y, s * x + c * y], axis=-1)
+
+
 def rotate_batch(images, targets, probability, seed=None):
     """Turn each clock of a batch, with ``probability``, by a uniform angle about the
     image centre: the dial turns with its hands, so the time label is unchanged and
@@ -276,36 +286,23 @@ def rotate_batch(images, targets, probability, seed=None):
     for key in KEYPOINT_TARGETS:
         if key in targets:
             points = targets[key] * size - 0.5 - centre  # index coordinates about the centre
-            x, y = points[..., 0], points[..., 1]
-            c, s = cosine[:, None], sine[:, None]
-            moved[key] = (tf.stack([c * x - s * y, s * x + c * y], axis=-1) + centre + 0.5) / size
+            moved[key] = (_turn_points(points, cosine, sine) + centre + 0.5) / size
     return turned, moved
 
 
-class RotationSchedule(keras.callbacks.Callback):
-    """Sets the share of turned training clocks (:func:`rotate_batch`) each epoch:
-    none before epoch ``start`` (0-based), ``probability`` from then on."""
+class EpochSchedule(keras.callbacks.Callback):
+    """Sets a pipeline variable (a share of the training clocks) at each epoch's start
+    to ``value(epoch, epochs)``, epochs 0-based: when turned clocks start
+    (:func:`rotate_batch`), how many clocks are taught in the true frame
+    (:class:`TeacherFrame`)."""
 
-    def __init__(self, variable, probability, start):
+    def __init__(self, variable, value):
         super().__init__()
-        self.variable, self.probability, self.start = variable, probability, start
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.variable.assign(self.probability if epoch >= self.start else 0.0)
-
-
-class TeacherSchedule(keras.callbacks.Callback):
-    """Sets the share of training clocks whose polar reader is taught in the true frame
-    (:class:`TeacherFrame`): from all at the first epoch down linearly to none after
-    ``fraction`` of the epochs."""
-
-    def __init__(self, variable, fraction):
-        super().__init__()
-        self.variable, self.fraction = variable, fraction
+        self.variable, self.value = variable, value
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = (self.params or {}).get("epochs") or 1
-        self.variable.assign(max(0.0, 1.0 - epoch / max(self.fraction * epochs, 1e-9)))
+        self.variable.assign(self.value(epoch, epochs))
 
 
 def with_frame_hint(images, targets, probability, turn=0.0):
@@ -323,11 +320,8 @@ def with_frame_hint(images, targets, probability, turn=0.0):
     draw = tf.random.uniform([tf.shape(frame)[0], 2])
     if turn:
         angle = (2.0 * draw[:, 1] - 1.0) * np.radians(turn)
-        cosine, sine = tf.cos(angle)[:, None], tf.sin(angle)[:, None]
-        centre = frame[:, :1]
-        offset = frame - centre
-        x, y = offset[..., 0], offset[..., 1]
-        frame = centre + tf.stack([cosine * x - sine * y, sine * x + cosine * y], axis=-1)
+        pivot = frame[:, :1]
+        frame = pivot + _turn_points(frame - pivot, tf.cos(angle), tf.sin(angle))
     taught = (draw[:, 0] < probability)[:, None, None]
     return {"image": images, "frame_hint": tf.where(taught, frame, tf.fill(tf.shape(frame), np.nan))}, targets
 
@@ -345,11 +339,15 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         # A variable, so that the share of turned clocks can start at a later epoch.
         start = int(config.get("rotate_augment_from", 0))
         rotation = tf.Variable(0.0 if start else float(config["rotate_augment"]), trainable=False, dtype=tf.float32)
-        callbacks = (RotationSchedule(rotation, float(config["rotate_augment"]), start),)
+        share = float(config["rotate_augment"])
+        callbacks = (EpochSchedule(rotation, lambda epoch, epochs: share if epoch >= start else 0.0),)
     teaching = None
     if config.get("teacher_forcing"):
+        # All clocks taught at the first epoch, down linearly to none after that share of the epochs.
+        taught_epochs = float(config["teacher_forcing"])
         teaching = tf.Variable(1.0, trainable=False, dtype=tf.float32)
-        callbacks = (*callbacks, TeacherSchedule(teaching, float(config["teacher_forcing"])))
+        callbacks = (*callbacks, EpochSchedule(
+            teaching, lambda epoch, epochs: max(0.0, 1.0 - epoch / max(taught_epochs * epochs, 1e-9))))
 
     def pipeline(clocks, training, hint=False):
         pairs = (clocks.images[..., None], targets(kind, clocks.labels, config, clocks.geometry))
@@ -999,7 +997,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     ``teacher_forcing`` > 0 attaches a :class:`Trainer` whose polar reader samples in
     the *true* frame (a ``frame_hint`` input, :class:`TeacherFrame`) for a share of
     the training clocks that falls from all to none over the first
-    ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`TeacherSchedule`),
+    ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`EpochSchedule`),
     so the reader learns while the localiser is still poor instead of waiting for it.
     The saved model is the image-only reader either way.
 

@@ -195,6 +195,13 @@ def write_json(path, data):
     os.replace(temporary, path)
 
 
+def _publish(partial, out):
+    """Put a finished run folder in place of ``out`` (the previous one, if any, goes)."""
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(partial, out)
+
+
 def _jsonable(value):
     try:
         return value.item()
@@ -300,9 +307,7 @@ def train(
 
         plotting.learning_curves(history_data, partial / "learning_curves.png", title=name)
     shutil.rmtree(partial / "backup", ignore_errors=True)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(partial, out)
+    _publish(partial, out)
     return {**run, "metrics": metrics, "path": str(out)}
 
 
@@ -378,9 +383,7 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     for name in ("history.json", "learning_curves.png"):
         if (model_dir / name).exists():
             shutil.copy2(model_dir / name, partial / name)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(partial, out)
+    _publish(partial, out)
     return {**run, "metrics": metrics, "path": str(out)}
 
 
