@@ -370,3 +370,79 @@ def test_turned_frame_hints_turn_the_whole_frame_about_its_pivot():
     assert np.abs(turned).max() <= np.pi / 2 + 1e-4 and np.abs(turned).max() > 1.0
     exact, _ = clock.with_frame_hint(images, {"keypoints": keypoints}, 1.0)
     np.testing.assert_array_equal(exact["frame_hint"].numpy(), keypoints[:, :3])
+
+
+def test_quarter_turns_agree_between_keypoints_images_and_layers():
+    clocks = clock.render(16, 5, 64, progress=False)
+    quarters = clock.quarter_of(clocks.geometry)
+    turns = np.arange(16) % 4
+    turned = clock.turn_quarters(clocks.images, turns)
+    points = clocks.geometry / 64.0
+    moved = points.copy()
+    for index, turn in enumerate(turns):
+        for _ in range(turn):  # one clockwise quarter of the image: (x, y) -> (1 - y, x)
+            moved[index] = np.stack([1.0 - moved[index][:, 1], moved[index][:, 0]], axis=-1)
+    np.testing.assert_array_equal(clock.quarter_of(moved), (quarters + turns) % 4)
+    whole = clock.turn_clocks(clocks, turns)
+    np.testing.assert_array_equal(whole.images, turned)
+    np.testing.assert_allclose(whole.geometry / 64.0, moved, atol=1e-6)
+    np.testing.assert_array_equal(whole.labels, clocks.labels)
+    upright = clock.turn_clocks(whole, -clock.quarter_of(whole.geometry))
+    assert not clock.quarter_of(upright.geometry).any()
+
+    # An upright stage sure of each turn undoes it exactly, and keypoints read in the
+    # turned-back image go back to the image as given.
+    sure = np.eye(4, dtype="float32")[(quarters + turns) % 4] * 50.0
+    back, choice = clock.QuarterTurn(prior=clock.quarter_prior())(turned[..., None].astype("float32"), sure)
+    turned_back = clock.turn_quarters(turned, -((quarters + turns) % 4))
+    np.testing.assert_array_equal(np.asarray(back)[..., 0], turned_back)
+    restored_points = np.asarray(clock.QuarterTurnBack()(points.astype("float32"), choice))
+    expected = points.copy()
+    for index, turn in enumerate((quarters + turns) % 4):
+        for _ in range(turn):
+            expected[index] = np.stack([1.0 - expected[index][:, 1], expected[index][:, 0]], axis=-1)
+    np.testing.assert_allclose(restored_points, expected, atol=1e-6)
+
+    # A stage that cannot tell leaves the clock as it is: most clocks hang upright.
+    prior = clock.quarter_prior()
+    assert prior.sum() == pytest.approx(1.0) and prior[0] > 0.5
+    _, unsure = clock.QuarterTurn(prior=prior)(turned[..., None].astype("float32"), np.zeros((16, 4), "float32"))
+    np.testing.assert_array_equal(np.asarray(unsure).argmax(axis=1), np.zeros(16))
+
+
+def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
+    small = ["--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16"]
+    upright, reader, joined = tmp_path / "upright", tmp_path / "reader", tmp_path / "joined"
+    result = run_zoo("train", "clock_upright", "--epochs", "1", "--quiet", "--out", upright,
+                     "--hp", "image_size=64", "--hp", "width=4", "--hp", "dense_units=8", *small)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((upright / "metrics.json").read_text())
+    assert 0 <= metrics["test_quarter_accuracy"] <= 1 and 0 <= metrics["test_upright_accuracy"] <= 1
+    result = run_zoo("train", "clock_polar", "--epochs", "1", "--quiet", "--out", reader,
+                     "--hp", "image_size=64", "--hp", "width=8", "--hp", "polar_width=4", *small)
+    assert result.returncode == 0, result.stderr
+
+    result = run_zoo("upright", "--reader", reader, "--upright", upright, "--out", joined)
+    assert result.returncode == 0, result.stderr
+    assert 0 <= json.loads((joined / "metrics.json").read_text())["test_cse_mean"] <= 360
+    assert json.loads((joined / "run.json").read_text())["upright_from"] == str(upright)
+    import keras
+
+    model = keras.saving.load_model(joined / "model.keras")
+    plain = keras.saving.load_model(reader / "model.keras")
+    assert model.name == "clock_polar" and [tensor.name for tensor in model.inputs] == ["image"]
+    images = clock.render(4, 11, 64, progress=False).images[..., None].astype("float32")
+    both = model.predict(images, verbose=0)
+    assert sorted(both) == sorted(plain.predict(images, verbose=0))
+    # It exports through the reader's own gates (tf2onnx, onnxruntime parity).
+    result = run_zoo("export", "clock_polar", "--model", joined, "--out", tmp_path / "onnx", "--no-data")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "onnx" / "card.json").read_text())["parity"]["passed"] is True
+    assert all(np.isfinite(np.asarray(value)).all() for value in both.values())
+
+    assert_one_line_error(run_zoo("upright", "--reader", upright, "--upright", upright, "--out", tmp_path / "x"),
+                          "not a clock reader")
+    assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", reader, "--out", tmp_path / "x"),
+                          "not a clock_upright run")
+    assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", upright, "--out", reader), "must differ")
+    assert not (tmp_path / "x").exists()

@@ -186,6 +186,33 @@ def rebuild(model_dir, overrides, out, data):
     click.echo(f"[zoo] wrote {result['path']}")
 
 
+@cli.command("upright")
+@click.option("--reader", "reader_dir", type=click.Path(), required=True, help="Run folder of a trained clock reader.")
+@click.option("--upright", "upright_dir", type=click.Path(), required=True,
+              help="Run folder of a trained clock_upright (zoo train clock_upright).")
+@click.option("--out", type=click.Path(), default=None, help="Run folder to write (default: READER_upright).")
+@click.option("--data", type=click.Path(), default=None, help="Leiden-format clocks to evaluate on instead of rendered ones.")
+def upright(reader_dir, upright_dir, out, data):
+    """Put an upright stage in front of a clock reader.
+
+    The clock_upright run picks how many quarter turns the clock is off upright
+    (trusting it only where the dial shows its 12), the image is turned back, and
+    the reader reads it. Re-evaluates on the test set and writes one run folder of
+    the reader's entry, which `zoo export` takes.
+
+    \b
+    Examples:
+      zoo train clock_upright
+      zoo upright --reader artifacts/clock_polar --upright artifacts/clock_upright
+    """
+    _quiet_tensorflow()
+    from zoo import training
+
+    result = training.attach_upright(reader_dir, upright_dir, out=out, data=data)
+    click.echo(f"[zoo] {result['entry']} with an upright stage: {json.dumps(result['metrics'])}")
+    click.echo(f"[zoo] wrote {result['path']}")
+
+
 def _tags(text):
     return tuple(tag.strip() for tag in text.split(",") if tag.strip()) if text else None
 

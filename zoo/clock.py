@@ -331,6 +331,14 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
     import tensorflow as tf
 
     splits, source = load_clocks(config, path, seed, limit)
+    if config.get("turn_upright"):
+        if splits["train"].geometry is None:
+            raise errors.DataError("turn_upright needs rendered clocks (their keypoints say where 12 is)")
+        # A reader for behind an upright stage (zoo upright) learns on clocks turned
+        # back by their quarter, as that stage turns them; the test clocks stay as they
+        # are, so its own test figures are those of the reader alone.
+        for split in ("train", "val"):
+            splits[split] = turn_clocks(splits[split], -quarter_of(splits[split].geometry))
     kind = describe_clock(entry, config)["kind"]
     batch_size = config["batch_size"]
 
@@ -398,6 +406,12 @@ def describe_clock(entry, config):
     }
     decode = kinds.get(entry.name, {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"})
     return {**decode, "color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+
+
+def reads_time(name):
+    """Whether the entry ``name`` is a clock reader (``clock_upright`` is a clock
+    entry that does not read the time)."""
+    return name in registry.names() and registry.get(name).describe is describe_clock
 
 
 def predict_minutes(model, images, decode, batch_size=256):
@@ -1100,6 +1114,244 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     return model
 
 
+# ----------------------------------------------------------------------------- the upright stage
+
+
+def quarter_of(geometry):
+    """How many clockwise quarter turns the clock's 12 is from the top of the image
+    (0-3, nearest), from its keypoints (N, P, 2) (pivot first, then the rim at 12)."""
+    towards = geometry[:, 1] - geometry[:, 0]
+    degrees = np.degrees(np.arctan2(towards[:, 0], -towards[:, 1]))  # clockwise from up (y down)
+    return np.mod(np.round(degrees / 90.0), 4).astype(np.int32)
+
+
+def turn_quarters(images, quarters):
+    """Images (N, H, W[, C]) each turned clockwise by its number of quarter turns."""
+    return np.stack([np.rot90(image, -int(quarter)) for image, quarter in zip(images, quarters)])
+
+
+def turn_clocks(clocks, quarters):
+    """A :class:`ClockSet` (square images) with each clock turned clockwise by its
+    number of quarter turns, keypoints with it; the labels stay (the dial turns
+    with its hands)."""
+    quarters = np.mod(np.asarray(quarters), 4)
+    size = clocks.images.shape[2]
+    geometry = None
+    if clocks.geometry is not None:
+        geometry = clocks.geometry.copy()
+        for turn in range(1, 4):
+            chosen = quarters >= turn
+            # One clockwise quarter of the image takes pixel point (x, y) to (size - y, x).
+            geometry[chosen] = np.stack([size - geometry[chosen][..., 1], geometry[chosen][..., 0]], axis=-1)
+    return ClockSet(turn_quarters(clocks.images, quarters), clocks.labels, geometry)
+
+
+def quarter_prior():
+    """Share of rendered clocks in each quarter (0 = 12 within 45 degrees of the top):
+    upright and tilted clocks (within 40 degrees) are all in quarter 0, turned ones
+    are uniform over the circle."""
+    shares = dict(clockface.STYLE_ATTRIBUTES["rotation"])
+    prior = np.full(4, shares["rotated"] / 4)
+    prior[0] += shares["upright"] + shares["tilted"]
+    return prior
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class QuarterTurn(keras.layers.Layer):
+    """Turns each image upright by its most likely quarter turn.
+
+    Takes the image (N, H, W, C), H == W, and an upright stage's logits (N, 4) over
+    how many clockwise quarter turns the clock's 12 is from the top. The logits come
+    from clocks turned uniformly in training, so ``prior`` (the share of clocks in
+    each quarter where they are read) is added as log odds: a dial that says nothing
+    about its 12 stays as it is. The image is turned back by the winner through
+    exact 90-degree turns (a one-hot mix of the four, built from a max mask: argmax
+    lowers to an op ONNX lacks). Returns the turned images and the one-hot choice.
+    """
+
+    def __init__(self, prior=(0.25, 0.25, 0.25, 0.25), **kwargs):
+        super().__init__(**kwargs)
+        self.prior = [float(value) for value in prior]
+
+    def call(self, image, logits):
+        ops = keras.ops
+        scores = logits + ops.log(ops.convert_to_tensor(np.asarray(self.prior, "float32") * 4.0))[None]
+        best = ops.cast(ops.equal(scores, ops.max(scores, axis=1, keepdims=True)), "float32")
+        choice = best / ops.sum(best, axis=1, keepdims=True)
+        # Undo k clockwise quarters: turn counterclockwise k times (transpose, then flip rows).
+        turned, mixed = image, image * choice[:, 0, None, None, None]
+        for k in range(1, 4):
+            turned = ops.flip(ops.transpose(turned, (0, 2, 1, 3)), axis=1)
+            mixed = mixed + turned * choice[:, k, None, None, None]
+        return mixed, choice
+
+    def compute_output_shape(self, image_shape, logits_shape=None):
+        return image_shape, (image_shape[0], 4)
+
+    def get_config(self):
+        return {**super().get_config(), "prior": self.prior}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class QuarterTurnBack(keras.layers.Layer):
+    """Keypoints (N, P, 2) in [0, 1] (x, y) of an image :class:`QuarterTurn` turned,
+    taken back to the image as given."""
+
+    def call(self, points, choice):
+        ops = keras.ops
+        turned, mixed = points, points * choice[:, 0, None, None]
+        for k in range(1, 4):
+            # One counterclockwise quarter maps (x, y) to (y, 1 - x); undo one.
+            turned = ops.stack([1.0 - turned[..., 1], turned[..., 0]], axis=-1)
+            mixed = mixed + turned * choice[:, k, None, None]
+        return mixed
+
+    def compute_output_shape(self, points_shape, choice_shape=None):
+        return points_shape
+
+
+def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
+                  weight_decay=1e-4, pooling="flatten"):
+    """Which way up is the clock: logits over how many clockwise quarter turns its 12
+    is from the top of the image (``quarter``, 0-3).
+
+    Trained on rendered clocks each turned by a random number of quarters, so every
+    orientation is as common as the upright one; :func:`with_upright` puts it in front
+    of a reader (``zoo upright``), which then sees clocks within 45 degrees of
+    upright. Five stride-2 stages of two 3x3 convolutions, then a dense layer over
+    the whole 4x4 map: where on the dial a numeral or mark sits matters.
+    """
+    inputs, x = _image_input(image_size)
+    maps = []
+    for index, filters in enumerate((width, width * 2, width * 3, width * 4, width * 6), start=1):
+        x = _conv_bn_relu(x, filters, 2, f"up{index}a")
+        x = _conv_bn_relu(x, filters, 1, f"up{index}b")
+        maps.append(x)
+    features = []
+    if pooling in ("flatten", "both"):
+        features.append(keras.layers.Flatten(name="up_flat")(x))
+    if pooling in ("average", "both"):
+        # Upright text and marks look upright wherever they are on the dial.
+        features += [keras.layers.GlobalAveragePooling2D(name=f"up_pool{index}")(maps[index - 1]) for index in (4, 5)]
+    x = features[0] if len(features) == 1 else keras.layers.Concatenate(name="up_features")(features)
+    x = keras.layers.Dropout(dropout_rate, name="up_drop")(x)
+    x = keras.layers.Dense(dense_units, activation="relu", name="up_dense")(x)
+    logits = keras.layers.Dense(4, name="quarter")(x)
+    model = keras.Model(inputs, {"quarter": logits}, name=name)
+    model.compile(
+        optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
+        loss={"quarter": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        metrics={"quarter": ["accuracy"]},
+    )
+    return model
+
+
+def upright_data(entry, config, path=None, seed=42, limit=None):
+    """Rendered clocks (they carry their keypoints, hence their quarter), turned by
+    random quarters: afresh each epoch for training, by a fixed draw for validation
+    and test."""
+    import tensorflow as tf
+
+    if path is not None:
+        raise errors.DataError("clock_upright learns from rendered clocks (their keypoints give the 12); "
+                               "drop --data")
+    splits, source = load_clocks(config, None, seed, limit)
+    batch_size = config["batch_size"]
+
+    def turned(clocks, draw_seed):
+        quarters = np.random.default_rng(draw_seed).integers(0, 4, len(clocks.images))
+        return turn_quarters(clocks.images, quarters), (quarter_of(clocks.geometry) + quarters) % 4
+
+    def turn(image, points):
+        k = tf.random.uniform([], 0, 4, dtype=tf.int32)
+        angle = tf.cast(k, tf.float32) * (np.pi / 2)
+        cosine, sine = tf.round(tf.cos(angle)), tf.round(tf.sin(angle))
+        # k clockwise quarters about the image centre: (dx, dy) -> (dx c - dy s, dx s + dy c), y down.
+        centred = points - 0.5
+        turned = tf.stack([centred[:, 0] * cosine - centred[:, 1] * sine,
+                           centred[:, 0] * sine + centred[:, 1] * cosine], axis=-1) + 0.5
+        return tf.image.rot90(tf.cast(image, tf.float32), k=(4 - k) % 4), turned
+
+    def labelled(images, points):
+        if config.get("rotate_augment"):
+            # Some clocks also turned by any angle: the quarter boundaries, at 45 degrees,
+            # are where the turned clocks a reader meets often lie.
+            images, moved = rotate_batch(images, {"keypoints": points}, config["rotate_augment"])
+            points = moved["keypoints"]
+        towards = points[:, 1] - points[:, 0]
+        turns = tf.atan2(towards[:, 0], -towards[:, 1]) / (np.pi / 2)
+        return images, {"quarter": tf.math.floormod(tf.cast(tf.round(turns), tf.int32), 4)}
+
+    train = splits["train"]
+    points = (train.geometry / config["image_size"]).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices((train.images[..., None], points)).cache()
+    dataset = dataset.shuffle(len(train.images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(turn, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=len(train.images) >= batch_size)
+    dataset = dataset.map(labelled, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def fixed(split, draw_seed):
+        images, quarters = turned(splits[split], draw_seed)
+        pairs = (images[..., None].astype(np.float32), {"quarter": quarters})
+        return tf.data.Dataset.from_tensor_slices(pairs).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    test = splits["test"]
+    return datasets.Splits(
+        train=dataset,
+        val=fixed("val", seed + 1),
+        test=fixed("test", TEST_SEED),
+        steps_per_epoch=max(1, len(train.images) // batch_size),
+        info={"source": source, "train": int(len(train.images)), "val": int(len(splits["val"].images)),
+              "test": int(len(test.images)), "image_size": config["image_size"], "test_seed": TEST_SEED,
+              "exclude_styles": list(config.get("exclude_styles", ()))},
+        test_arrays=(test.images, test.labels, test.geometry),
+    )
+
+
+def evaluate_upright(model, splits, config):
+    """Quarter accuracy on the test clocks turned at random; and, as a reader's front
+    stage (with the rendered quarter prior), how often the clocks as rendered are
+    turned the right way: all of them, the ones in quarter 0, and the others."""
+    images, _, geometry = splits.test_arrays
+    quarters = quarter_of(geometry)
+    turned = turn_quarters(images, np.random.default_rng(TEST_SEED).integers(0, 4, len(images)))
+    random_turns = (quarter_of(geometry) + np.random.default_rng(TEST_SEED).integers(0, 4, len(images))) % 4
+    logits = model.predict(turned[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
+    natural = model.predict(images[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
+    chosen = np.argmax(natural + np.log(quarter_prior() * 4.0)[None], axis=1)
+    right = chosen == quarters
+    return {
+        "test_quarter_accuracy": float(np.mean(np.argmax(logits, axis=1) == random_turns)),
+        "test_upright_accuracy": float(np.mean(right)),
+        "test_upright_accuracy_quarter0": float(np.mean(right[quarters == 0])),
+        "test_upright_accuracy_turned": float(np.mean(right[quarters != 0])) if np.any(quarters != 0) else None,
+    }
+
+
+def describe_upright(entry, config):
+    return {"kind": "clock_upright", "output": "quarter", "meaning": "logits over clockwise quarter turns of the 12",
+            "color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+
+
+def with_upright(reader, upright, prior=None):
+    """A reader with an upright stage in front: ``upright`` (a :func:`clock_upright`
+    model) picks the quarter turn, :class:`QuarterTurn` turns the image upright,
+    ``reader`` reads it; keypoints come back in the given image's coordinates.
+    The result keeps the reader's name, inputs and outputs, so it decodes, exports
+    and serves as the reader does."""
+    size = reader.inputs[0].shape[1]
+    inputs = keras.Input(shape=(size, size, 1), name="image")
+    view = inputs
+    if upright.inputs[0].shape[1] != size:
+        view = keras.layers.Resizing(upright.inputs[0].shape[1], upright.inputs[0].shape[1], name="upright_view")(inputs)
+    logits = upright(view)["quarter"]
+    turned, choice = QuarterTurn(prior=quarter_prior() if prior is None else prior, name="quarter_turn")(inputs, logits)
+    outputs = dict(reader(turned))
+    if "keypoints" in outputs:
+        outputs["keypoints"] = QuarterTurnBack(name="keypoints_back")(outputs["keypoints"], choice)
+    return keras.Model(inputs, outputs, name=reader.name)
+
+
 CLOCK_FIT = dict(train_count=40000, val_count=2000, test_count=2000, exclude_styles=(), rotate_augment=0.0,
                  rotate_augment_from=0)
 
@@ -1146,7 +1398,7 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3),
-        fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, **CLOCK_FIT),
+        fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
             keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),
@@ -1155,6 +1407,16 @@ def _register_all():
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         **common,
     )(clock_polar)
+    registry.register(
+        task="clock", dataset="clocks", data=upright_data, evaluate=evaluate_upright, describe=describe_upright,
+        defaults=dict(image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
+                      weight_decay=1e-4, pooling="flatten"),
+        fit=dict(epochs=10, batch_size=128, schedule="onecycle", train_count=30000, val_count=2000, test_count=2000,
+                 exclude_styles=(), rotate_augment=0.0),
+        space=lambda hp: dict(width=hp.Choice("width", [12, 16, 24])),
+        signature=registry.Signature(outputs=("quarter",)),
+        tiny=dict(image_size=64, width=4, dense_units=8, train_count=64),
+    )(clock_upright)
 
 
 _register_all()

@@ -215,7 +215,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     from zoo import clockface, plots
 
     model, config = training.load_run(model_dir)
-    if model.name not in registry.names() or registry.get(model.name).task != "clock":
+    if not clock.reads_time(model.name):
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     entry = registry.get(model.name)
     config = entry.resolve(config or {})

@@ -387,6 +387,56 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     return {**run, "metrics": metrics, "path": str(out)}
 
 
+def attach_upright(reader_dir, upright_dir, out=None, data=None):
+    """Put a trained ``clock_upright`` run in front of a trained clock reader
+    (:func:`zoo.clock.with_upright`), re-evaluate, and write the pair as one run
+    folder of the reader's entry, which ``zoo export`` takes.
+
+    Raises:
+        ZooError: either run is missing or of the wrong kind, or ``out`` is one of them.
+    """
+    from zoo import clock
+
+    reader_dir, upright_dir = (pathlib.Path(path) for path in (reader_dir, upright_dir))
+    reader_dir, upright_dir = (path.parent if path.name == "model.keras" else path for path in (reader_dir, upright_dir))
+    registry.entries()  # registers the entries' custom layers before loading
+    reader, config = load_run(reader_dir)
+    upright, _ = load_run(upright_dir)
+    if upright.name != "clock_upright":
+        raise errors.ZooError(f"{upright_dir} holds {upright.name}, not a clock_upright run")
+    if not clock.reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
+        raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
+    if config is None:
+        raise errors.ZooError(f"no hparams.json in {reader_dir}: cannot tell how the run was built")
+    out = pathlib.Path(out) if out else reader_dir.with_name(reader_dir.name + "_upright")
+    if out.resolve() in (reader_dir.resolve(), upright_dir.resolve()):
+        raise errors.ZooError("--out must differ from both runs")
+    entry = registry.get(reader.name)
+    config = entry.resolve(config)
+    model = clock.with_upright(reader, upright)
+    splits = entry.data(entry, config, path=data)
+    metrics = entry.evaluate(model, splits, config)
+
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    model.save(partial / "model.keras")
+    _write_json(partial / "hparams.json", config)
+    _write_json(partial / "metrics.json", metrics)
+    run_file = reader_dir / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": entry.name}
+    upright_run = upright_dir / "run.json"
+    upright_seconds = json.loads(upright_run.read_text()).get("train_seconds") if upright_run.exists() else None
+    run.update(upright_from=str(upright_dir), upright_train_seconds=upright_seconds,
+               composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    _write_json(partial / "run.json", run)
+    for name in ("history.json", "learning_curves.png"):
+        if (reader_dir / name).exists():
+            shutil.copy2(reader_dir / name, partial / name)
+    _publish(partial, out)
+    return {**run, "metrics": metrics, "path": str(out)}
+
+
 def evaluate(name, model_dir, data=None, limit=None, seed=None):
     """Test figures of a trained run of entry ``name`` (the registry's evaluator).
 
