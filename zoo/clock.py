@@ -1211,7 +1211,7 @@ class QuarterTurnBack(keras.layers.Layer):
 
 
 def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
-                  weight_decay=1e-4, pooling="flatten"):
+                  weight_decay=1e-4, pooling="both"):
     """Which way up is the clock: logits over how many clockwise quarter turns its 12
     is from the top of the image (``quarter``, 0-3).
 
@@ -1219,7 +1219,9 @@ def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=
     orientation is as common as the upright one; :func:`with_upright` puts it in front
     of a reader (``zoo upright``), which then sees clocks within 45 degrees of
     upright. Five stride-2 stages of two 3x3 convolutions, then a dense layer over
-    the whole 4x4 map: where on the dial a numeral or mark sits matters.
+    the whole 4x4 map (``pooling="flatten"``: where on the dial a numeral or mark
+    sits), the last two maps averaged (``"average"``: upright text looks upright
+    anywhere), or both (the default).
     """
     inputs, x = _image_input(image_size)
     maps = []
@@ -1410,8 +1412,8 @@ def _register_all():
     registry.register(
         task="clock", dataset="clocks", data=upright_data, evaluate=evaluate_upright, describe=describe_upright,
         defaults=dict(image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
-                      weight_decay=1e-4, pooling="flatten"),
-        fit=dict(epochs=10, batch_size=128, schedule="onecycle", train_count=30000, val_count=2000, test_count=2000,
+                      weight_decay=1e-4, pooling="both"),
+        fit=dict(epochs=16, batch_size=128, schedule="onecycle", train_count=30000, val_count=2000, test_count=2000,
                  exclude_styles=(), rotate_augment=0.0),
         space=lambda hp: dict(width=hp.Choice("width", [12, 16, 24])),
         signature=registry.Signature(outputs=("quarter",)),
