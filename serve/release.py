@@ -20,6 +20,7 @@ import it.
 Example:
     python -m serve.release                       # both, from artifacts/ (training if needed)
     python -m serve.release --only clock --clock-run runs/clock_polar_best
+    python -m serve.release --only clock --clock-run artifacts/clock_polar --clock-upright artifacts/clock_upright
 """
 
 import json
@@ -198,7 +199,8 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
     return card
 
 
-def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log):
+def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
+          upright=None):
     """Train (if needed), export and install one release model.
 
     Args:
@@ -211,6 +213,9 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
         weights: see :func:`install`.
         quantize: None, or ``int8`` to let the exporter try an int8 model too (not shipped).
         log: where progress lines go.
+        upright: clock only: a ``clock_upright`` run folder (trained into if empty) to
+            put in front of the reader (``zoo upright``); the reader, if it must be
+            trained, then learns on clocks turned upright (``turn_upright``).
 
     Returns:
         dict: the installed card.
@@ -224,9 +229,16 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
     started = time.perf_counter()
     if not (run / "model.keras").is_file():
         log(f"{name}: no trained model in {run}; training {entry} (this takes a while)")
-        training.train(entry, data=data, epochs=epochs, out=run)
+        training.train(entry, data=data, epochs=epochs, out=run, overrides={"turn_upright": True} if upright else ())
     else:
         log(f"{name}: using the trained run {run}")
+    if upright:
+        upright = pathlib.Path(upright)
+        if not (upright / "model.keras").is_file():
+            log(f"{name}: no upright stage in {upright}; training clock_upright (this takes a while)")
+            training.train("clock_upright", epochs=epochs, out=upright)
+        run = pathlib.Path(training.attach_upright(run, upright, out=run.with_name(run.name + "_upright"))["path"])
+        log(f"{name}: the reader behind the upright stage {upright}: {run}")
     export_dir = run / "export"
     exporter.export_entry(entry, run, export_dir, data=data, quantize=quantize, log=log)
     card = install(export_dir, out_dir, name, weights=weights, log=log)
@@ -241,6 +253,8 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 @click.option("--clock-entry", default=RELEASES["clock"]["entry"], show_default=True)
 @click.option("--clock-run", default=RELEASES["clock"]["run"], show_default=True, help="Its run folder (trained into if empty).")
 @click.option("--clock-data", default=None, help="Dataset for training/exporting the clock reader.")
+@click.option("--clock-upright", default=None, metavar="RUN",
+              help="A clock_upright run folder (trained into if empty) to put in front of the reader.")
 @click.option("--faces-entry", default=RELEASES["faces"]["entry"], show_default=True)
 @click.option("--faces-run", default=RELEASES["faces"]["run"], show_default=True, help="Its run folder (trained into if empty).")
 @click.option("--faces-data", default=None, help="CelebA for training the generator (a zip or folder).")
@@ -248,7 +262,7 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, clock_entry, clock_run, clock_data, faces_entry, faces_run, faces_data, epochs, weights, out_dir):
+def main(only, clock_entry, clock_run, clock_data, clock_upright, faces_entry, faces_run, faces_data, epochs, weights, out_dir):
     """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards)."""
     settings = {
         "clock": (clock_entry, clock_run, clock_data),
@@ -257,7 +271,8 @@ def main(only, clock_entry, clock_run, clock_data, faces_entry, faces_run, faces
     try:
         for name in only or sorted(RELEASES):
             entry, run, data = settings[name]
-            build(name, entry, run, data=data, epochs=epochs, out_dir=out_dir, weights=weights)
+            build(name, entry, run, data=data, epochs=epochs, out_dir=out_dir, weights=weights,
+                  upright=clock_upright if name == "clock" else None)
     except errors.ZooError as error:
         raise click.ClickException(str(error)) from None
 

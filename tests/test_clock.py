@@ -1,6 +1,7 @@
 """The clock readers: targets and decoding agree, data comes from renders or Leiden folders."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -434,10 +435,6 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     images = clock.render(4, 11, 64, progress=False).images[..., None].astype("float32")
     both = model.predict(images, verbose=0)
     assert sorted(both) == sorted(plain.predict(images, verbose=0))
-    # It exports through the reader's own gates (tf2onnx, onnxruntime parity).
-    result = run_zoo("export", "clock_polar", "--model", joined, "--out", tmp_path / "onnx", "--no-data")
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "onnx" / "card.json").read_text())["parity"]["passed"] is True
     assert all(np.isfinite(np.asarray(value)).all() for value in both.values())
 
     assert_one_line_error(run_zoo("upright", "--reader", upright, "--upright", upright, "--out", tmp_path / "x"),
@@ -445,4 +442,20 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", reader, "--out", tmp_path / "x"),
                           "not a clock_upright run")
     assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", upright, "--out", reader), "must differ")
+    assert_one_line_error(run_zoo("upright", "--reader", joined, "--upright", upright, "--out", tmp_path / "x"),
+                          "already reads behind an upright stage")
+
+    # make release joins the pair the same way and ships it through the reader's own
+    # export gates (tf2onnx, onnxruntime parity).
+    import subprocess
+    import sys
+
+    release = tmp_path / "release"
+    result = subprocess.run([sys.executable, "-m", "serve.release", "--only", "clock", "--clock-run", reader,
+                             "--clock-upright", upright, "--out", release], capture_output=True, text=True,
+                            cwd=pathlib.Path(__file__).resolve().parents[1], timeout=600)
+    assert result.returncode == 0, result.stderr
+    card = json.loads((release / "clock.card.json").read_text())
+    assert card["parity"]["passed"] is True and card["training"]["upright_from"] == str(upright)
+    assert (tmp_path / "reader_upright" / "model.keras").exists()
     assert not (tmp_path / "x").exists()

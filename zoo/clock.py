@@ -1316,14 +1316,13 @@ def evaluate_upright(model, splits, config):
     turned the right way: all of them, the ones in quarter 0, and the others."""
     images, _, geometry = splits.test_arrays
     quarters = quarter_of(geometry)
-    turned = turn_quarters(images, np.random.default_rng(TEST_SEED).integers(0, 4, len(images)))
-    random_turns = (quarter_of(geometry) + np.random.default_rng(TEST_SEED).integers(0, 4, len(images))) % 4
-    logits = model.predict(turned[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
+    turns = np.random.default_rng(TEST_SEED).integers(0, 4, len(images))
+    logits = model.predict(turn_quarters(images, turns)[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
     natural = model.predict(images[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
     chosen = np.argmax(natural + np.log(quarter_prior() * 4.0)[None], axis=1)
     right = chosen == quarters
     return {
-        "test_quarter_accuracy": float(np.mean(np.argmax(logits, axis=1) == random_turns)),
+        "test_quarter_accuracy": float(np.mean(np.argmax(logits, axis=1) == (quarters + turns) % 4)),
         "test_upright_accuracy": float(np.mean(right)),
         "test_upright_accuracy_quarter0": float(np.mean(right[quarters == 0])),
         "test_upright_accuracy_turned": float(np.mean(right[quarters != 0])) if np.any(quarters != 0) else None,

@@ -332,6 +332,27 @@ def load_run(model_dir):
     return model, config
 
 
+def _derived_run(model, config, metrics, source, out, **provenance):
+    """Write a run folder made from the trained run ``source`` (rebuilt, or joined to
+    another): the model, its settings and figures, ``source``'s run facts with
+    ``provenance`` added, and its history and curves; via ``.partial``, then renamed."""
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    model.save(partial / "model.keras")
+    _write_json(partial / "hparams.json", config)
+    _write_json(partial / "metrics.json", metrics)
+    run_file = source / "run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": model.name}
+    run.update(provenance)
+    _write_json(partial / "run.json", run)
+    for name in ("history.json", "learning_curves.png"):
+        if (source / name).exists():
+            shutil.copy2(source / name, partial / name)
+    _publish(partial, out)
+    return {**run, "metrics": metrics, "path": str(out)}
+
+
 def rebuild(model_dir, overrides=(), out=None, data=None):
     """Rebuild a trained run's model from the current code under new hyperparameters
     that do not change its weights (clock_polar's ``decode_window``), carry the
@@ -370,21 +391,8 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    model.save(partial / "model.keras")
-    _write_json(partial / "hparams.json", config)
-    _write_json(partial / "metrics.json", metrics)
-    run_file = model_dir / "run.json"
-    run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": entry.name}
-    run.update(rebuilt_from=str(model_dir), rebuilt_with=changes, rebuilt=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    _write_json(partial / "run.json", run)
-    for name in ("history.json", "learning_curves.png"):
-        if (model_dir / name).exists():
-            shutil.copy2(model_dir / name, partial / name)
-    _publish(partial, out)
-    return {**run, "metrics": metrics, "path": str(out)}
+    return _derived_run(model, config, metrics, model_dir, out, rebuilt_from=str(model_dir), rebuilt_with=changes,
+                        rebuilt=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 def attach_upright(reader_dir, upright_dir, out=None, data=None):
@@ -406,6 +414,8 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
         raise errors.ZooError(f"{upright_dir} holds {upright.name}, not a clock_upright run")
     if not clock.reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
         raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
+    if any(isinstance(layer, clock.QuarterTurn) for layer in reader.layers):
+        raise errors.ZooError(f"{reader_dir} already reads behind an upright stage")
     if config is None:
         raise errors.ZooError(f"no hparams.json in {reader_dir}: cannot tell how the run was built")
     out = pathlib.Path(out) if out else reader_dir.with_name(reader_dir.name + "_upright")
@@ -417,24 +427,10 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    model.save(partial / "model.keras")
-    _write_json(partial / "hparams.json", config)
-    _write_json(partial / "metrics.json", metrics)
-    run_file = reader_dir / "run.json"
-    run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": entry.name}
     upright_run = upright_dir / "run.json"
     upright_seconds = json.loads(upright_run.read_text()).get("train_seconds") if upright_run.exists() else None
-    run.update(upright_from=str(upright_dir), upright_train_seconds=upright_seconds,
-               composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    _write_json(partial / "run.json", run)
-    for name in ("history.json", "learning_curves.png"):
-        if (reader_dir / name).exists():
-            shutil.copy2(reader_dir / name, partial / name)
-    _publish(partial, out)
-    return {**run, "metrics": metrics, "path": str(out)}
+    return _derived_run(model, config, metrics, reader_dir, out, upright_from=str(upright_dir),
+                        upright_train_seconds=upright_seconds, composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 def evaluate(name, model_dir, data=None, limit=None, seed=None):
