@@ -396,6 +396,10 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
 # ----------------------------------------------------------------------------- decoding and scoring
 
 
+# How every clock entry takes its image (card facts).
+IMAGE_FACTS = {"color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+
+
 def describe_clock(entry, config):
     """Card facts: how to decode the outputs into a time, and how to prepare images."""
     kinds = {
@@ -405,7 +409,7 @@ def describe_clock(entry, config):
                             "minute_scale": 60},
     }
     decode = kinds.get(entry.name, {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"})
-    return {**decode, "color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+    return {**decode, **IMAGE_FACTS}
 
 
 def reads_time(name):
@@ -1267,11 +1271,9 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
     def turn(image, points):
         k = tf.random.uniform([], 0, 4, dtype=tf.int32)
         angle = tf.cast(k, tf.float32) * (np.pi / 2)
-        cosine, sine = tf.round(tf.cos(angle)), tf.round(tf.sin(angle))
-        # k clockwise quarters about the image centre: (dx, dy) -> (dx c - dy s, dx s + dy c), y down.
-        centred = points - 0.5
-        turned = tf.stack([centred[:, 0] * cosine - centred[:, 1] * sine,
-                           centred[:, 0] * sine + centred[:, 1] * cosine], axis=-1) + 0.5
+        cosine, sine = tf.round(tf.cos(angle))[None], tf.round(tf.sin(angle))[None]
+        # k clockwise quarters about the image centre (y down).
+        turned = _turn_points((points - 0.5)[None], cosine, sine)[0] + 0.5
         return tf.image.rot90(tf.cast(image, tf.float32), k=(4 - k) % 4), turned
 
     def labelled(images, points):
@@ -1331,10 +1333,10 @@ def evaluate_upright(model, splits, config):
 
 def describe_upright(entry, config):
     return {"kind": "clock_upright", "output": "quarter", "meaning": "logits over clockwise quarter turns of the 12",
-            "color": "grayscale", "crop": "center_square", "input_range": [0.0, 255.0]}
+            **IMAGE_FACTS}
 
 
-def with_upright(reader, upright, prior=None):
+def with_upright(reader, upright):
     """A reader with an upright stage in front: ``upright`` (a :func:`clock_upright`
     model) picks the quarter turn, :class:`QuarterTurn` turns the image upright,
     ``reader`` reads it; keypoints come back in the given image's coordinates.
@@ -1346,7 +1348,7 @@ def with_upright(reader, upright, prior=None):
     if upright.inputs[0].shape[1] != size:
         view = keras.layers.Resizing(upright.inputs[0].shape[1], upright.inputs[0].shape[1], name="upright_view")(inputs)
     logits = upright(view)["quarter"]
-    turned, choice = QuarterTurn(prior=quarter_prior() if prior is None else prior, name="quarter_turn")(inputs, logits)
+    turned, choice = QuarterTurn(prior=quarter_prior(), name="quarter_turn")(inputs, logits)
     outputs = dict(reader(turned))
     if "keypoints" in outputs:
         outputs["keypoints"] = QuarterTurnBack(name="keypoints_back")(outputs["keypoints"], choice)

@@ -332,6 +332,12 @@ def load_run(model_dir):
     return model, config
 
 
+def _run_folder(path):
+    """A run folder given as itself or as its ``model.keras``."""
+    path = pathlib.Path(path)
+    return path.parent if path.name == "model.keras" else path
+
+
 def _derived_run(model, config, metrics, source, out, **provenance):
     """Write a run folder made from the trained run ``source`` (rebuilt, or joined to
     another): the model, its settings and figures, ``source``'s run facts with
@@ -364,8 +370,7 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
         ZooError: no run there, ``out`` is the run itself, or the rebuilt model's
             weights differ from the run's (names or shapes).
     """
-    model_dir = pathlib.Path(model_dir)
-    model_dir = model_dir.parent if model_dir.name == "model.keras" else model_dir
+    model_dir = _run_folder(model_dir)
     registry.entries()  # registers the entries' custom layers before loading
     old, config = load_run(model_dir)
     if config is None:
@@ -405,8 +410,7 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
     """
     from zoo import clock
 
-    reader_dir, upright_dir = (pathlib.Path(path) for path in (reader_dir, upright_dir))
-    reader_dir, upright_dir = (path.parent if path.name == "model.keras" else path for path in (reader_dir, upright_dir))
+    reader_dir, upright_dir = _run_folder(reader_dir), _run_folder(upright_dir)
     registry.entries()  # registers the entries' custom layers before loading
     reader, config = load_run(reader_dir)
     upright, _ = load_run(upright_dir)
