@@ -88,3 +88,20 @@ def test_list_json():
     assert {"mnist_mlp", "mnist_cnn", "cifar10_airbench"} <= names
     mlp = next(row for row in rows if row["name"] == "mnist_mlp")
     assert mlp["input_shape"] == [28, 28, 1] and mlp["parameters"] == 669706
+
+
+def test_a_backup_of_a_changed_network_is_not_restored(mnist_npz, tmp_path):
+    # An interrupted run resumes from its backup, unless the code now builds a different
+    # network for the same settings: then it starts afresh instead of failing to load.
+    out = tmp_path / "run"
+    args = ("train", "mnist_mlp", "--data", mnist_npz, "--epochs", "1", "--hp", "units=16", "--out", out, "--quiet")
+    assert run_zoo(*args).returncode == 0
+    partial = tmp_path / "run.partial"
+    (partial / "backup").mkdir(parents=True)
+    (partial / "hparams.json").write_text((out / "hparams.json").read_text())
+    (partial / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": 0, "batch": -1}))
+    (partial / "backup" / "latest.weights.h5").write_bytes(b"weights of a network that no longer exists")
+    (partial / "architecture.sha256").write_text("0" * 64)
+    result = run_zoo(*args)
+    assert result.returncode == 0, result.stderr
+    assert not partial.exists() and (out / "model.keras").exists()

@@ -12,6 +12,7 @@ complete, so an interrupted run never leaves a half-written model where a good
 one was; the same command resumes it from Keras' ``BackupAndRestore`` state.
 """
 
+import hashlib
 import inspect
 import json
 import math
@@ -256,6 +257,13 @@ def train(
     # teacher forcing); the model itself is what is evaluated and saved.
     fitted = fitting_model(model)
     model.jit_compile = fitted.jit_compile = want_jit
+    # The same configuration built by changed code is not the same network: its
+    # backup cannot be restored, so that run starts afresh too.
+    architecture = hashlib.sha256(fitted.to_json().encode()).hexdigest()
+    built = partial / "architecture.sha256"
+    if built.exists() and built.read_text() != architecture:
+        shutil.rmtree(partial / "backup", ignore_errors=True)
+    built.write_text(architecture)
     adapt_layers(fitted, splits.train)
 
     Schedule, Throughput = callbacks_module()
