@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockface, clockstudy, clocktime, registry
+from zoo import clock, clockface, clockstudy, clocktime, registry, training
 
 READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
 
@@ -419,6 +419,11 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert result.returncode == 0, result.stderr
     metrics = json.loads((upright / "metrics.json").read_text())
     assert 0 <= metrics["test_quarter_accuracy"] <= 1 and 0 <= metrics["test_upright_accuracy"] <= 1
+    polar = tmp_path / "upright_polar"  # the polar design, which also learns the dial
+    result = run_zoo("train", "clock_upright", "--epochs", "1", "--quiet", "--out", polar,
+                     "--hp", "design=polar", "--hp", "image_size=64", "--hp", "width=4", *small)
+    assert result.returncode == 0, result.stderr
+    assert 0 <= json.loads((polar / "metrics.json").read_text())["test_quarter_accuracy"] <= 1
     result = run_zoo("train", "clock_polar", "--epochs", "1", "--quiet", "--out", reader,
                      "--hp", "image_size=64", "--hp", "width=8", "--hp", "polar_width=4", *small)
     assert result.returncode == 0, result.stderr
@@ -445,17 +450,98 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert_one_line_error(run_zoo("upright", "--reader", joined, "--upright", upright, "--out", tmp_path / "x"),
                           "already reads behind an upright stage")
 
-    # make release joins the pair the same way and ships it through the reader's own
-    # export gates (tf2onnx, onnxruntime parity).
+    # make release joins the reader and the two stages, which vote, the same way and
+    # ships them through the reader's own export gates (tf2onnx, onnxruntime parity).
     import subprocess
     import sys
 
     release = tmp_path / "release"
     result = subprocess.run([sys.executable, "-m", "serve.release", "--only", "clock", "--clock-run", reader,
-                             "--clock-upright", upright, "--out", release], capture_output=True, text=True,
-                            cwd=pathlib.Path(__file__).resolve().parents[1], timeout=600)
+                             "--clock-upright", upright, "--clock-upright", polar, "--out", release],
+                            capture_output=True, text=True, cwd=pathlib.Path(__file__).resolve().parents[1], timeout=600)
     assert result.returncode == 0, result.stderr
     card = json.loads((release / "clock.card.json").read_text())
-    assert card["parity"]["passed"] is True and card["training"]["upright_from"] == str(upright)
+    assert card["parity"]["passed"] is True and card["training"]["upright_from"] == [str(upright), str(polar)]
     assert (tmp_path / "reader_upright" / "model.keras").exists()
     assert not (tmp_path / "x").exists()
+
+
+def test_polar_upright_stage_unrolls_from_the_top_and_scores_quarters():
+    # A bright spot straight above the pivot lands in column 0 of the strip, one to its
+    # right a quarter of the way round, whichever direction the rim points give.
+    image = np.zeros((1, 64, 64, 1), "float32")
+    image[0, 12:16, 30:34] = 255.0  # above the pivot at (32, 32)
+    image[0, 30:34, 50:54] = 128.0  # right of it
+    pivot, rim = [0.5, 0.5], 0.4
+    for twelve, three in (([0.5, 0.1], [0.9, 0.5]), ([0.9, 0.5], [0.5, 0.9]), ([0.26, 0.18], [0.82, 0.26])):
+        # The dial's pivot and radius (the larger rim distance) whichever way it hangs.
+        keypoints = np.array([[pivot, twelve, three, pivot, pivot]], "float32")
+        dial = np.array([[*pivot, rim]], "float32")
+        assert float(clock.dial_loss(keypoints, dial)[0]) == pytest.approx(0.0, abs=1e-3)
+        moved = dial + np.array([[0.03, 0.04, 0.0]], "float32")
+        assert float(clock.dial_loss(keypoints, moved)[0]) == pytest.approx(0.05, abs=1e-3)
+        frame = np.asarray(clock.UprightFrame()(dial))
+        np.testing.assert_allclose(frame[0], [pivot, [0.5, 0.5 - rim], [0.5 + rim, 0.5]], atol=1e-6)
+        strip = np.asarray(clock.PolarSampler(16, 40, reach=1.1)(image, frame))[0, :, :, 0]
+        assert strip.max(axis=0).argmax() in (0, 39)  # the brightest column: the top
+        assert abs(int(np.argmax(strip.max(axis=0) * (strip.max(axis=0) < 200))) - 10) <= 1  # the right: 1/4 turn
+
+    # Angle scores peaked at a direction give that direction's quarter, with the
+    # convention of quarter_of (45 degrees either side of each quarter turn).
+    angles = 120
+    for degrees in (0, 30, 44, 46, 90, 150, 200, 250, 300, 359):
+        logits = np.full((1, angles), -20.0, "float32")
+        column = int(degrees / 360 * angles)
+        logits[0, column] = 20.0
+        quarter = np.asarray(clock.QuarterOfAngle(angles)(logits))
+        assert np.exp(quarter).sum() == pytest.approx(1.0, abs=1e-4)
+        radians = 2 * np.pi * (column + 0.5) / angles
+        geometry = np.array([[[32.0, 32.0], [32 + 20 * np.sin(radians), 32 - 20 * np.cos(radians)]]])
+        assert quarter.argmax() == clock.quarter_of(geometry)[0]
+
+        # The angle loss is least for logits peaked at the true 12's direction.
+        truth = np.concatenate([geometry[:, :2] / 64.0, np.zeros((1, 3, 2))], axis=1).astype("float32")
+        wrong = np.roll(logits, angles // 4, axis=1)
+        assert float(clock.twelve_angle_loss(truth, logits)[0]) < float(clock.twelve_angle_loss(truth, wrong)[0])
+
+
+def test_polar_upright_data_carries_turned_keypoints():
+    config = training.resolve_config(registry.get("clock_upright"), overrides=dict(
+        design="polar", image_size=64, train_count=32, val_count=16, test_count=16, batch_size=8), epochs=1)
+    splits = registry.get("clock_upright").data(registry.get("clock_upright"), config)
+    for dataset in (splits.train, splits.val):
+        images, labels = next(iter(dataset))
+        assert sorted(labels) == ["dial", "quarter", "twelve"]
+        points = np.asarray(labels["dial"]) * 64.0
+        np.testing.assert_array_equal(clock.quarter_of(points), np.asarray(labels["quarter"]))
+        np.testing.assert_array_equal(np.asarray(labels["twelve"]), np.asarray(labels["dial"]))
+
+
+def test_upright_stages_vote_with_their_log_probabilities():
+    import keras
+
+    def stage(bias):  # a stage that says the same whatever the image
+        image = keras.Input(shape=(8, 8, 1), name="image")
+        pooled = keras.layers.GlobalAveragePooling2D()(image)
+        quarter = keras.layers.Dense(4, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(bias),
+                                     name="quarter")(pooled)
+        return keras.Model(image, {"quarter": quarter}, name="clock_upright")
+
+    image = keras.Input(shape=(8, 8, 1), name="image")
+    reader = keras.Model(image, {"pixels": keras.layers.Flatten()(image)}, name="clock_polar")
+    picture = np.arange(64, dtype="float32").reshape(1, 8, 8, 1)
+
+    def turned_by(*stages):
+        pixels = clock.with_upright(reader, list(stages) if len(stages) > 1 else stages[0]).predict(picture, verbose=0)
+        for quarter in range(4):
+            if np.array_equal(pixels["pixels"].reshape(8, 8), clock.turn_quarters(picture[..., 0], [-quarter])[0]):
+                return quarter
+        raise AssertionError("the image was not turned by whole quarters")
+
+    sure, fair, unsure = [0.0, 10.0, 0.0, 0.0], [0.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]
+    assert turned_by(stage(unsure)) == 0  # the prior keeps a clock no stage can read as it is
+    assert turned_by(stage(sure)) == 1 and turned_by(stage(fair)) == 1
+    assert turned_by(stage(sure), stage(unsure)) == 1  # a sure stage carries an unsure one...
+    assert turned_by(stage(fair), stage(unsure)) == 0  # ...a fairly sure one does not: its say is halved
+    assert turned_by(stage(fair), stage([0.0, 0.0, 0.0, 4.5])) == 0  # two that disagree leave the clock alone
+    assert turned_by(stage(fair), stage([0.0, 0.0, 0.0, 9.0])) == 3  # unless one is much surer

@@ -188,11 +188,12 @@ def rebuild(model_dir, overrides, out, data):
 
 @cli.command("upright")
 @click.option("--reader", "reader_dir", type=click.Path(), required=True, help="Run folder of a trained clock reader.")
-@click.option("--upright", "upright_dir", type=click.Path(), required=True,
-              help="Run folder of a trained clock_upright (zoo train clock_upright).")
+@click.option("--upright", "upright_dirs", type=click.Path(), required=True, multiple=True,
+              help="Run folder of a trained clock_upright (zoo train clock_upright); repeat it to average the "
+                   "votes of several.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder to write (default: READER_upright).")
 @click.option("--data", type=click.Path(), default=None, help="Leiden-format clocks to evaluate on instead of rendered ones.")
-def upright(reader_dir, upright_dir, out, data):
+def upright(reader_dir, upright_dirs, out, data):
     """Put an upright stage in front of a clock reader.
 
     The clock_upright run picks how many quarter turns the clock is off upright
@@ -204,11 +205,14 @@ def upright(reader_dir, upright_dir, out, data):
     Examples:
       zoo train clock_upright
       zoo upright --reader artifacts/clock_polar --upright artifacts/clock_upright
+      zoo upright --reader artifacts/clock_polar --upright artifacts/clock_upright \\
+                  --upright artifacts/clock_upright_polar
     """
     _quiet_tensorflow()
     from zoo import training
 
-    result = training.attach_upright(reader_dir, upright_dir, out=out, data=data)
+    stages = upright_dirs[0] if len(upright_dirs) == 1 else list(upright_dirs)
+    result = training.attach_upright(reader_dir, stages, out=out, data=data)
     click.echo(f"[zoo] {result['entry']} with an upright stage: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] wrote {result['path']}")
 

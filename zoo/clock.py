@@ -1214,8 +1214,116 @@ class QuarterTurnBack(keras.layers.Layer):
         return points_shape
 
 
+@keras.saving.register_keras_serializable(package="zoo")
+class UprightFrame(keras.layers.Layer):
+    """An image-aligned dial frame from the dial's pivot and radius (N, 3) = (x, y, r):
+    the pivot, and rim points straight up and straight right of it. A
+    :class:`PolarSampler` in this frame unrolls the dial with column 0 at the top of the
+    image, whichever way the clock hangs. No gradient: the dial loss alone teaches
+    the localiser."""
+
+    def call(self, dial):
+        ops = keras.ops
+        dial = ops.stop_gradient(dial)
+        centre, reach = dial[:, :2], dial[:, 2]
+        zero = ops.zeros_like(reach)
+        up = centre + ops.stack([zero, -reach], axis=-1)
+        right = centre + ops.stack([reach, zero], axis=-1)
+        return ops.stack([centre, up, right], axis=1)
+
+    def compute_output_shape(self, dial_shape):
+        return (dial_shape[0], 3, 2)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def dial_loss(y_true, y_pred):
+    """Distance between the predicted dial (x, y, r) and the true one, from the true
+    keypoints (N, 5, 2): the pivot, and the larger of its distances to the 12 and 3
+    o'clock rim points. Unlike the rim points themselves, this does not depend on
+    knowing which way up the clock is."""
+    ops = keras.ops
+    centre = y_true[:, 0, :]
+    reach = ops.maximum(ops.sqrt(ops.sum(ops.square(y_true[:, 1, :] - centre), axis=-1)),
+                        ops.sqrt(ops.sum(ops.square(y_true[:, 2, :] - centre), axis=-1)))
+    offset = ops.sqrt(ops.sum(ops.square(y_pred[:, :2] - centre), axis=-1) + 1e-8)
+    return offset + ops.abs(y_pred[:, 2] - reach)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class QuarterOfAngle(keras.layers.Layer):
+    """Log-probabilities (N, 4) of the four quarters from logits over ``angles`` angle
+    bins (clockwise from the top): quarter k holds the bins within 45 degrees of k
+    quarter turns."""
+
+    def __init__(self, angles, **kwargs):
+        super().__init__(**kwargs)
+        self.angles = angles
+        centres = (np.arange(angles) + 0.5) / angles
+        self.sectors = np.eye(4, dtype="float32")[np.mod(np.round(centres * 4).astype(int), 4)]
+
+    def call(self, logits):
+        ops = keras.ops
+        shares = ops.matmul(ops.softmax(logits, axis=-1), ops.convert_to_tensor(self.sectors))
+        return ops.log(shares + 1e-7)
+
+    def compute_output_shape(self, logits_shape):
+        return (logits_shape[0], 4)
+
+    def get_config(self):
+        return {**super().get_config(), "angles": self.angles}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+def twelve_angle_loss(y_true, y_pred, spread=2.0):
+    """Cross-entropy of the upright stage's angle logits (N, angles) against a soft
+    bump at the true 12 o'clock direction, clockwise from the top of the image, taken
+    from the true keypoints ``y_true`` (N, 5, 2)."""
+    ops = keras.ops
+    angles = y_pred.shape[-1]
+    towards = y_true[:, 1, :] - y_true[:, 0, :]
+    turns = ops.arctan2(towards[:, 0], -towards[:, 1]) / (2 * np.pi)
+    centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
+    concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
+    targets = ops.softmax(concentration * ops.cos(centres[None, :] - 2 * np.pi * turns[:, None]), axis=-1)
+    return -ops.sum(targets * ops.log_softmax(y_pred, axis=-1), axis=-1)
+
+
+def _polar_upright(x, width, radii, angles):
+    """The polar upright stage's outputs: a localiser finds the pivot and the rim, the
+    dial is unrolled with column 0 at the top of the image, and a circular network
+    scores every column as the 12's direction (the same filters at every angle: a
+    12 at the top and one at the right look alike once unrolled)."""
+    view = keras.layers.Resizing(64, 64, interpolation="bilinear", name="up_view")(x) if x.shape[1] > 64 else x
+    stem, *stages = _strided_stages(view, width, stem="up_stem", stage="up_loc", with_stem=True)
+    merged = keras.layers.Concatenate(name="up_merge")([
+        keras.layers.Conv2DTranspose(16, 4, strides=4, name="up_up3")(stages[2]),
+        keras.layers.Conv2DTranspose(16, 2, strides=2, name="up_up2")(stages[1]),
+        stages[0],
+    ])
+    merged = _conv_bn_relu(merged, 16, 1, "up_head")
+    pivot = keras.layers.Reshape((2,), name="up_pivot")(
+        SpatialSoftArgmax(name="up_pivot_point")(keras.layers.Conv2D(1, 1, name="up_heatmap")(merged)))
+    radius = keras.layers.Dense(1, activation="sigmoid", name="up_radius")(
+        keras.layers.GlobalAveragePooling2D(name="up_radius_pool")(stages[2]))
+    dial = keras.layers.Concatenate(name="dial")([pivot, radius])
+    polar = PolarSampler(radii, angles, reach=1.1, name="up_polar")(x, UprightFrame(name="up_frame")(dial))
+    y = keras.layers.Rescaling(1.0 / 255, name="up_polar_rescale")(polar)
+    for index, filters in enumerate((width, width * 2, width * 2, width * 4), start=1):
+        y = CircularPad(1, name=f"up_polar{index}_pad")(y)
+        y = keras.layers.ZeroPadding2D(((1, 1), (0, 0)), name=f"up_polar{index}_rpad")(y)
+        y = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"up_polar{index}")(y)
+        y = keras.layers.ReLU(name=f"up_polar{index}_relu")(keras.layers.BatchNormalization(name=f"up_polar{index}_bn")(y))
+        if index > 1:
+            y = keras.layers.MaxPooling2D((2, 1), name=f"up_polar{index}_pool")(y)
+    y = keras.layers.Conv2D(width * 4, (radii // 8, 1), activation="relu", name="up_polar_radius")(y)
+    y = CircularPad(4, name="up_polar_head_pad")(y)
+    y = keras.layers.Conv2D(width * 4, (1, 9), activation="relu", name="up_polar_head")(y)
+    twelve = keras.layers.Reshape((angles,), name="twelve")(keras.layers.Conv2D(1, 1, name="up_polar_scores")(y))
+    return {"quarter": QuarterOfAngle(angles, name="quarter")(twelve), "twelve": twelve, "dial": dial}
+
+
 def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
-                  weight_decay=1e-4, pooling="both"):
+                  weight_decay=1e-4, pooling="both", design="cnn", radii=16, angles=120, keypoint_weight=20.0):
     """Which way up is the clock: logits over how many clockwise quarter turns its 12
     is from the top of the image (``quarter``, 0-3).
 
@@ -1226,8 +1334,27 @@ def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=
     the whole 4x4 map (``pooling="flatten"``: where on the dial a numeral or mark
     sits), the last two maps averaged (``"average"``: upright text looks upright
     anywhere), or both (the default).
+
+    ``design="polar"`` instead finds the dial first (its pivot and radius, ``dial``,
+    taught with ``keypoint_weight``), unrolls it with column 0 at the top of the image
+    (:class:`UprightFrame`, :class:`PolarSampler`, ``radii`` x ``angles``) and scores
+    every column as the 12's direction with circular convolutions (``twelve``, taught
+    against the true direction); ``quarter`` sums those scores over each quarter. The
+    network is the same at every angle, so a 12 mark seen at the top is known at the
+    side.
     """
     inputs, x = _image_input(image_size)
+    optimizer = blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay)
+    quarter_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if design == "polar":
+        model = keras.Model(inputs, _polar_upright(x, width, radii, angles), name=name)
+        model.compile(optimizer=optimizer,
+                      loss={"quarter": quarter_loss, "twelve": twelve_angle_loss, "dial": dial_loss},
+                      loss_weights={"quarter": 1.0, "twelve": 1.0, "dial": keypoint_weight},
+                      metrics={"quarter": ["accuracy"]})
+        return model
+    if design != "cnn":
+        raise errors.HyperparameterError(f"design must be cnn or polar, got {design!r}")
     maps = []
     for index, filters in enumerate((width, width * 2, width * 3, width * 4, width * 6), start=1):
         x = _conv_bn_relu(x, filters, 2, f"up{index}a")
@@ -1244,11 +1371,7 @@ def clock_upright(name, image_size=128, width=16, dense_units=128, dropout_rate=
     x = keras.layers.Dense(dense_units, activation="relu", name="up_dense")(x)
     logits = keras.layers.Dense(4, name="quarter")(x)
     model = keras.Model(inputs, {"quarter": logits}, name=name)
-    model.compile(
-        optimizer=blocks.optimizer("adamw", learning_rate, weight_decay=weight_decay),
-        loss={"quarter": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-        metrics={"quarter": ["accuracy"]},
-    )
+    model.compile(optimizer=optimizer, loss={"quarter": quarter_loss}, metrics={"quarter": ["accuracy"]})
     return model
 
 
@@ -1264,9 +1387,16 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
     splits, source = load_clocks(config, None, seed, limit)
     batch_size = config["batch_size"]
 
+    located = config.get("design") == "polar"  # it also learns the dial and the 12's angle
+
+    def targets(quarters, points):
+        return {"quarter": quarters, **({"twelve": points, "dial": points} if located else {})}
+
     def turned(clocks, draw_seed):
         quarters = np.random.default_rng(draw_seed).integers(0, 4, len(clocks.images))
-        return turn_quarters(clocks.images, quarters), (quarter_of(clocks.geometry) + quarters) % 4
+        clocks = turn_clocks(clocks, quarters)
+        points = (clocks.geometry / config["image_size"]).astype(np.float32)
+        return clocks.images, targets(quarter_of(clocks.geometry), points)
 
     def turn(image, points):
         k = tf.random.uniform([], 0, 4, dtype=tf.int32)
@@ -1284,7 +1414,7 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
             points = moved["keypoints"]
         towards = points[:, 1] - points[:, 0]
         turns = tf.atan2(towards[:, 0], -towards[:, 1]) / (np.pi / 2)
-        return images, {"quarter": tf.math.floormod(tf.cast(tf.round(turns), tf.int32), 4)}
+        return images, targets(tf.math.floormod(tf.cast(tf.round(turns), tf.int32), 4), points)
 
     train = splits["train"]
     points = (train.geometry / config["image_size"]).astype(np.float32)
@@ -1295,8 +1425,8 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
     dataset = dataset.map(labelled, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     def fixed(split, draw_seed):
-        images, quarters = turned(splits[split], draw_seed)
-        pairs = (images[..., None].astype(np.float32), {"quarter": quarters})
+        images, labels = turned(splits[split], draw_seed)
+        pairs = (images[..., None].astype(np.float32), labels)
         return tf.data.Dataset.from_tensor_slices(pairs).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     test = splits["test"]
@@ -1338,16 +1468,30 @@ def describe_upright(entry, config):
 
 def with_upright(reader, upright):
     """A reader with an upright stage in front: ``upright`` (a :func:`clock_upright`
-    model) picks the quarter turn, :class:`QuarterTurn` turns the image upright,
-    ``reader`` reads it; keypoints come back in the given image's coordinates.
-    The result keeps the reader's name, inputs and outputs, so it decodes, exports
-    and serves as the reader does."""
+    model, or a list of them whose quarter log-probabilities are averaged) picks the
+    quarter turn, :class:`QuarterTurn` turns the image upright, ``reader`` reads it;
+    keypoints come back in the given image's coordinates. The result keeps the
+    reader's name, inputs and outputs, so it decodes, exports and serves as the
+    reader does."""
+    stages = list(upright) if isinstance(upright, (list, tuple)) else [upright]
     size = reader.inputs[0].shape[1]
     inputs = keras.Input(shape=(size, size, 1), name="image")
-    view = inputs
-    if upright.inputs[0].shape[1] != size:
-        view = keras.layers.Resizing(upright.inputs[0].shape[1], upright.inputs[0].shape[1], name="upright_view")(inputs)
-    logits = upright(view)["quarter"]
+    views, votes = {}, []
+    for index, stage in enumerate(stages):
+        side = stage.inputs[0].shape[1]
+        if side not in views:
+            views[side] = inputs if side == size else keras.layers.Resizing(
+                side, side, name="upright_view" if not views else f"upright_view_{side}")(inputs)
+        if len(stages) > 1:  # nested models need names of their own
+            given = keras.Input(shape=stage.inputs[0].shape[1:], name="image")
+            stage = keras.Model(given, stage(given), name=f"{stage.name}_{index}")
+        votes.append(stage(views[side])["quarter"])
+    if len(votes) == 1:
+        logits = votes[0]
+    else:
+        # Each stage's say as log-probabilities, so no stage outvotes the others by scale.
+        logits = keras.layers.Average(name="upright_votes")(
+            [keras.layers.Activation("log_softmax", name=f"upright_vote{index}")(vote) for index, vote in enumerate(votes)])
     turned, choice = QuarterTurn(prior=quarter_prior(), name="quarter_turn")(inputs, logits)
     outputs = dict(reader(turned))
     if "keypoints" in outputs:
@@ -1413,7 +1557,7 @@ def _register_all():
     registry.register(
         task="clock", dataset="clocks", data=upright_data, evaluate=evaluate_upright, describe=describe_upright,
         defaults=dict(image_size=128, width=16, dense_units=128, dropout_rate=0.3, learning_rate=2e-3,
-                      weight_decay=1e-4, pooling="both"),
+                      weight_decay=1e-4, pooling="both", design="cnn", radii=16, angles=120, keypoint_weight=20.0),
         fit=dict(epochs=16, batch_size=128, schedule="onecycle", train_count=30000, val_count=2000, test_count=2000,
                  exclude_styles=(), rotate_augment=0.0),
         space=lambda hp: dict(width=hp.Choice("width", [12, 16, 24])),

@@ -409,21 +409,28 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
 
 
 def attach_upright(reader_dir, upright_dir, out=None, data=None):
-    """Put a trained ``clock_upright`` run in front of a trained clock reader
-    (:func:`zoo.clock.with_upright`), re-evaluate, and write the pair as one run
-    folder of the reader's entry, which ``zoo export`` takes.
+    """Put a trained ``clock_upright`` run (or several, whose votes are averaged) in
+    front of a trained clock reader (:func:`zoo.clock.with_upright`), re-evaluate, and
+    write the pair as one run folder of the reader's entry, which ``zoo export`` takes.
 
     Raises:
-        ZooError: either run is missing or of the wrong kind, or ``out`` is one of them.
+        ZooError: a run is missing or of the wrong kind, or ``out`` is one of them.
     """
     from zoo import clock
 
-    reader_dir, upright_dir = _run_folder(reader_dir), _run_folder(upright_dir)
+    several = isinstance(upright_dir, (list, tuple))
+    upright_dirs = [_run_folder(folder) for folder in (upright_dir if several else [upright_dir])]
+    if not upright_dirs:
+        raise errors.ZooError("give at least one upright stage")
+    reader_dir = _run_folder(reader_dir)
     registry.entries()  # registers the entries' custom layers before loading
     reader, config = load_run(reader_dir)
-    upright, _ = load_run(upright_dir)
-    if upright.name != "clock_upright":
-        raise errors.ZooError(f"{upright_dir} holds {upright.name}, not a clock_upright run")
+    stages = []
+    for folder in upright_dirs:
+        stage, _ = load_run(folder)
+        if stage.name != "clock_upright":
+            raise errors.ZooError(f"{folder} holds {stage.name}, not a clock_upright run")
+        stages.append(stage)
     if not clock.reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
         raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
     if any(isinstance(layer, clock.QuarterTurn) for layer in reader.layers):
@@ -431,18 +438,20 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
     if config is None:
         raise errors.ZooError(f"no hparams.json in {reader_dir}: cannot tell how the run was built")
     out = pathlib.Path(out) if out else reader_dir.with_name(reader_dir.name + "_upright")
-    if out.resolve() in (reader_dir.resolve(), upright_dir.resolve()):
-        raise errors.ZooError("--out must differ from both runs")
+    if out.resolve() in {reader_dir.resolve(), *(folder.resolve() for folder in upright_dirs)}:
+        raise errors.ZooError("--out must differ from every run it joins")
     entry = registry.get(reader.name)
     config = entry.resolve(config)
-    model = clock.with_upright(reader, upright)
+    model = clock.with_upright(reader, stages if several else stages[0])
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
-    upright_run = upright_dir / "run.json"
-    upright_seconds = json.loads(upright_run.read_text()).get("train_seconds") if upright_run.exists() else None
-    return _derived_run(model, config, metrics, reader_dir, out, upright_from=str(upright_dir),
-                        upright_train_seconds=upright_seconds, composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    seconds = [json.loads((folder / "run.json").read_text()).get("train_seconds") if (folder / "run.json").exists()
+               else None for folder in upright_dirs]
+    return _derived_run(model, config, metrics, reader_dir, out,
+                        upright_from=[str(folder) for folder in upright_dirs] if several else str(upright_dirs[0]),
+                        upright_train_seconds=None if None in seconds else round(sum(seconds), 2),
+                        composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 def evaluate(name, model_dir, data=None, limit=None, seed=None):
