@@ -58,7 +58,8 @@ bench: install
 
 # serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_polar and artifacts/face_gan
 # (trained first when missing), e.g. make release ARGS="--faces-data ../shared/datasets/celeba.zip"
-# The clock reader with its upright stage: make release ARGS="--clock-upright artifacts/clock_upright"
+# The clock reader sits behind the upright stage artifacts/clock_upright (trained first when missing);
+# ARGS="--no-upright" ships the reader alone.
 release: install
 	$(BIN)/python -m serve.release $(ARGS)
 

@@ -1,8 +1,11 @@
 """``make release``: build the release models that ship in ``serve/release/``.
 
 For each release model (``clock``: the clock reader, ``faces``: the face generator)
-this uses the trained run folder if there is one (``artifacts/clock_polar``,
-``artifacts/face_gan`` by default), or trains it first with :func:`zoo.training.train`;
+this uses the trained run folder if there is one (``artifacts/clock_polar``, with the
+upright stages ``artifacts/clock_upright`` and ``artifacts/clock_upright_polar`` voting in
+front of it, and ``artifacts/face_gan`` by
+default), or trains it first with :func:`zoo.training.train` and its release recipe
+(:data:`RECIPES`);
 exports it with :func:`export.export_entry` (every export gate); and installs
 ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and ``<name>.card.json``,
 atomically (temporary files, then renames), after checking the file against its card.
@@ -19,8 +22,8 @@ import it.
 
 Example:
     python -m serve.release                       # both, from artifacts/ (training if needed)
-    python -m serve.release --only clock --clock-run runs/clock_polar_best
-    python -m serve.release --only clock --clock-run artifacts/clock_polar --clock-upright artifacts/clock_upright
+    python -m serve.release --only clock --clock-run runs/clock_polar_best --clock-upright runs/clock_upright
+    python -m serve.release --only clock --no-upright       # the reader alone
 """
 
 import json
@@ -36,9 +39,22 @@ from serve import models
 from zoo import errors
 
 RELEASES = {
-    "clock": {"entry": "clock_polar", "run": "artifacts/clock_polar"},
+    "clock": {"entry": "clock_polar", "run": "artifacts/clock_polar",
+              "upright": ("artifacts/clock_upright", "artifacts/clock_upright_polar")},
     "faces": {"entry": "face_gan", "run": "artifacts/face_gan"},
 }
+# How a release model is trained when its run folder is empty: the settings the
+# shipped file was trained with (its card's training section records them), so
+# ``make release`` on a fresh clone rebuilds what ships. Epochs given on the command
+# line win.
+RECIPES = {
+    "clock_polar": {"epochs": 20, "overrides": {"train_count": 30000, "fine_heatmaps": True, "turn_upright": True}},
+    "clock_upright": {"epochs": None, "overrides": {}},
+    "clock_upright_polar": {"epochs": 12, "overrides": {"design": "polar"}},
+}
+"""Keyed by entry, or for the upright stages by run folder name (the defaults'
+``clock_upright`` and ``clock_upright_polar``); any other folder trains with the
+entry's defaults."""
 FLOAT16_ABOVE_BYTES = 8_000_000
 # Weights smaller than this stay float32: the Cast would cost more than it saves.
 FLOAT16_MIN_ELEMENTS = 1024
@@ -199,6 +215,19 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
     return card
 
 
+def _train(entry, run, data, epochs, upright):
+    """Train ``entry`` into ``run`` with its release recipe (:data:`RECIPES`); a reader
+    that will sit behind an upright stage learns on clocks turned upright."""
+    from zoo import training
+
+    key = pathlib.Path(run).name if entry == "clock_upright" else entry
+    recipe = RECIPES.get(key, RECIPES.get(entry, {"epochs": None, "overrides": {}}))
+    overrides = dict(recipe["overrides"])
+    if entry == "clock_polar" and not upright:
+        overrides.pop("turn_upright", None)
+    training.train(entry, data=data, epochs=epochs or recipe["epochs"], out=run, overrides=overrides)
+
+
 def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
           upright=None):
     """Train (if needed), export and install one release model.
@@ -213,9 +242,10 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
         weights: see :func:`install`.
         quantize: None, or ``int8`` to let the exporter try an int8 model too (not shipped).
         log: where progress lines go.
-        upright: clock only: a ``clock_upright`` run folder (trained into if empty) to
-            put in front of the reader (``zoo upright``); the reader, if it must be
-            trained, then learns on clocks turned upright (``turn_upright``).
+        upright: clock only: ``clock_upright`` run folders (each trained into if empty)
+            to put in front of the reader (``zoo upright``), voting when several; the
+            reader, if it must be trained, then learns on clocks turned upright
+            (``turn_upright``).
 
     Returns:
         dict: the installed card.
@@ -229,16 +259,20 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
     started = time.perf_counter()
     if not (run / "model.keras").is_file():
         log(f"{name}: no trained model in {run}; training {entry} (this takes a while)")
-        training.train(entry, data=data, epochs=epochs, out=run, overrides={"turn_upright": True} if upright else ())
+        _train(entry, run, data, epochs, upright)
     else:
         log(f"{name}: using the trained run {run}")
     if upright:
-        upright = pathlib.Path(upright)
-        if not (upright / "model.keras").is_file():
-            log(f"{name}: no upright stage in {upright}; training clock_upright (this takes a while)")
-            training.train("clock_upright", epochs=epochs, out=upright)
-        run = pathlib.Path(training.attach_upright(run, upright, out=run.with_name(run.name + "_upright"))["path"])
-        log(f"{name}: the reader behind the upright stage {upright}: {run}")
+        stages = [pathlib.Path(folder) for folder in ([upright] if isinstance(upright, (str, os.PathLike)) else upright)]
+        for stage in stages:
+            if not (stage / "model.keras").is_file():
+                log(f"{name}: no upright stage in {stage}; training clock_upright (this takes a while)")
+                _train("clock_upright", stage, None, epochs, None)
+        joined = training.attach_upright(run, stages[0] if len(stages) == 1 else stages,
+                                         out=run.with_name(run.name + "_upright"))
+        run = pathlib.Path(joined["path"])
+        log(f"{name}: the reader behind the upright stage{'s' if len(stages) > 1 else ''} "
+            f"{', '.join(map(str, stages))}: {run}")
     export_dir = run / "export"
     exporter.export_entry(entry, run, export_dir, data=data, quantize=quantize, log=log)
     card = install(export_dir, out_dir, name, weights=weights, log=log)
@@ -253,8 +287,10 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 @click.option("--clock-entry", default=RELEASES["clock"]["entry"], show_default=True)
 @click.option("--clock-run", default=RELEASES["clock"]["run"], show_default=True, help="Its run folder (trained into if empty).")
 @click.option("--clock-data", default=None, help="Dataset for training/exporting the clock reader.")
-@click.option("--clock-upright", default=None, metavar="RUN",
-              help="A clock_upright run folder (trained into if empty) to put in front of the reader.")
+@click.option("--clock-upright", multiple=True, default=RELEASES["clock"]["upright"], show_default=True, metavar="RUN",
+              help="A clock_upright run folder (trained into if empty) to put in front of the reader; repeat it "
+                   "for several stages that vote.")
+@click.option("--no-upright", is_flag=True, help="Ship the clock reader alone, without an upright stage.")
 @click.option("--faces-entry", default=RELEASES["faces"]["entry"], show_default=True)
 @click.option("--faces-run", default=RELEASES["faces"]["run"], show_default=True, help="Its run folder (trained into if empty).")
 @click.option("--faces-data", default=None, help="CelebA for training the generator (a zip or folder).")
@@ -262,7 +298,8 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, clock_entry, clock_run, clock_data, clock_upright, faces_entry, faces_run, faces_data, epochs, weights, out_dir):
+def main(only, clock_entry, clock_run, clock_data, clock_upright, no_upright, faces_entry, faces_run, faces_data, epochs,
+         weights, out_dir):
     """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards)."""
     settings = {
         "clock": (clock_entry, clock_run, clock_data),
@@ -272,7 +309,7 @@ def main(only, clock_entry, clock_run, clock_data, clock_upright, faces_entry, f
         for name in only or sorted(RELEASES):
             entry, run, data = settings[name]
             build(name, entry, run, data=data, epochs=epochs, out_dir=out_dir, weights=weights,
-                  upright=clock_upright if name == "clock" else None)
+                  upright=clock_upright if name == "clock" and not no_upright else None)
     except errors.ZooError as error:
         raise click.ClickException(str(error)) from None
 

@@ -681,3 +681,23 @@ def test_bench_measures_every_runtime_and_writes_json(served, tmp_path):
     assert row["xla_off"]["samples_per_second"] > 0 and row["xla_on"]["samples_per_second"] > 0
     assert row["auto_picks"] in ("on", "off") and row["xla_speedup"] > 0
     assert "targets:" in result.stdout and "mnist_mlp" in result.stdout
+
+
+def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monkeypatch, tmp_path):
+    # make release on a fresh clone trains what ships: the reader with its recipe,
+    # on upright clocks when a stage will sit in front of it; epochs asked for win.
+    from zoo import training
+
+    calls = []
+    monkeypatch.setattr(training, "train", lambda entry, **kwargs: calls.append((entry, kwargs)))
+    release._train("clock_polar", tmp_path / "reader", None, None, upright=tmp_path / "stage")
+    release._train("clock_polar", tmp_path / "reader", None, 3, upright=None)
+    release._train("clock_upright", tmp_path / "stage", None, None, upright=None)
+    release._train("clock_upright", tmp_path / "clock_upright_polar", None, None, upright=None)
+    recipe = release.RECIPES["clock_polar"]
+    assert calls[0] == ("clock_polar", dict(data=None, epochs=recipe["epochs"], out=tmp_path / "reader",
+                                            overrides=recipe["overrides"]))
+    assert recipe["overrides"]["turn_upright"] is True
+    assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
+    assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == release.RECIPES["clock_upright"]["overrides"]
+    assert calls[3][1]["overrides"] == {"design": "polar"} and calls[3][1]["epochs"] == 12
