@@ -447,6 +447,8 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", reader, "--out", tmp_path / "x"),
                           "not a clock_upright run")
     assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", upright, "--out", reader), "must differ")
+    assert_one_line_error(run_zoo("upright", "--reader", reader, "--upright", upright, "--prior-weight", "9",
+                                  "--out", tmp_path / "x"), "--prior-weight must be within")
     assert_one_line_error(run_zoo("upright", "--reader", joined, "--upright", upright, "--out", tmp_path / "x"),
                           "already reads behind an upright stage")
 
@@ -462,6 +464,9 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert result.returncode == 0, result.stderr
     card = json.loads((release / "clock.card.json").read_text())
     assert card["parity"]["passed"] is True and card["training"]["upright_from"] == [str(upright), str(polar)]
+    from serve import release as release_module
+
+    assert card["training"]["upright_prior_weight"] == release_module.RELEASES["clock"]["prior_weight"]
     assert (tmp_path / "reader_upright" / "model.keras").exists()
     assert not (tmp_path / "x").exists()
 
@@ -531,8 +536,9 @@ def test_upright_stages_vote_with_their_log_probabilities():
     reader = keras.Model(image, {"pixels": keras.layers.Flatten()(image)}, name="clock_polar")
     picture = np.arange(64, dtype="float32").reshape(1, 8, 8, 1)
 
-    def turned_by(*stages):
-        pixels = clock.with_upright(reader, list(stages) if len(stages) > 1 else stages[0]).predict(picture, verbose=0)
+    def turned_by(*stages, prior_weight=1.0):
+        pixels = clock.with_upright(reader, list(stages) if len(stages) > 1 else stages[0],
+                                    prior_weight=prior_weight).predict(picture, verbose=0)
         for quarter in range(4):
             if np.array_equal(pixels["pixels"].reshape(8, 8), clock.turn_quarters(picture[..., 0], [-quarter])[0]):
                 return quarter
@@ -545,3 +551,6 @@ def test_upright_stages_vote_with_their_log_probabilities():
     assert turned_by(stage(fair), stage(unsure)) == 0  # ...a fairly sure one does not: its say is halved
     assert turned_by(stage(fair), stage([0.0, 0.0, 0.0, 4.5])) == 0  # two that disagree leave the clock alone
     assert turned_by(stage(fair), stage([0.0, 0.0, 0.0, 9.0])) == 3  # unless one is much surer
+    # A lighter prior trusts the stages more; none at all follows an unsure stage's whim.
+    assert turned_by(stage(fair), stage(unsure), prior_weight=0.5) == 1
+    assert turned_by(stage([0.0, 0.0, 0.1, 0.0]), prior_weight=0.0) == 2

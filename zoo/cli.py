@@ -191,9 +191,12 @@ def rebuild(model_dir, overrides, out, data):
 @click.option("--upright", "upright_dirs", type=click.Path(), required=True, multiple=True,
               help="Run folder of a trained clock_upright (zoo train clock_upright); repeat it to average the "
                    "votes of several.")
+@click.option("--prior-weight", type=float, default=1.0, show_default=True,
+              help="Weight of the rendered quarter prior (most clocks hang upright) against the stages' say; "
+                   "below 1 trusts the stages more.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder to write (default: READER_upright).")
 @click.option("--data", type=click.Path(), default=None, help="Leiden-format clocks to evaluate on instead of rendered ones.")
-def upright(reader_dir, upright_dirs, out, data):
+def upright(reader_dir, upright_dirs, prior_weight, out, data):
     """Put an upright stage in front of a clock reader.
 
     The clock_upright run picks how many quarter turns the clock is off upright
@@ -212,7 +215,7 @@ def upright(reader_dir, upright_dirs, out, data):
     from zoo import training
 
     stages = upright_dirs[0] if len(upright_dirs) == 1 else list(upright_dirs)
-    result = training.attach_upright(reader_dir, stages, out=out, data=data)
+    result = training.attach_upright(reader_dir, stages, out=out, data=data, prior_weight=prior_weight)
     click.echo(f"[zoo] {result['entry']} with an upright stage: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] wrote {result['path']}")
 

@@ -1466,13 +1466,16 @@ def describe_upright(entry, config):
             **IMAGE_FACTS}
 
 
-def with_upright(reader, upright):
+def with_upright(reader, upright, prior_weight=1.0):
     """A reader with an upright stage in front: ``upright`` (a :func:`clock_upright`
     model, or a list of them whose quarter log-probabilities are averaged) picks the
     quarter turn, :class:`QuarterTurn` turns the image upright, ``reader`` reads it;
     keypoints come back in the given image's coordinates. The result keeps the
     reader's name, inputs and outputs, so it decodes, exports and serves as the
-    reader does."""
+    reader does.
+
+    ``prior_weight`` scales the rendered quarter prior's log odds (1: as it is; less
+    trusts the stages more, for stages whose probabilities are not sharp enough)."""
     stages = list(upright) if isinstance(upright, (list, tuple)) else [upright]
     size = reader.inputs[0].shape[1]
     inputs = keras.Input(shape=(size, size, 1), name="image")
@@ -1492,7 +1495,8 @@ def with_upright(reader, upright):
         # Each stage's say as log-probabilities, so no stage outvotes the others by scale.
         logits = keras.layers.Average(name="upright_votes")(
             [keras.layers.Activation("log_softmax", name=f"upright_vote{index}")(vote) for index, vote in enumerate(votes)])
-    turned, choice = QuarterTurn(prior=quarter_prior(), name="quarter_turn")(inputs, logits)
+    tempered = (quarter_prior() * 4.0) ** float(prior_weight) / 4.0  # QuarterTurn adds log(4 * prior)
+    turned, choice = QuarterTurn(prior=tempered, name="quarter_turn")(inputs, logits)
     outputs = dict(reader(turned))
     if "keypoints" in outputs:
         outputs["keypoints"] = QuarterTurnBack(name="keypoints_back")(outputs["keypoints"], choice)

@@ -408,10 +408,11 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
                         rebuilt=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
-def attach_upright(reader_dir, upright_dir, out=None, data=None):
+def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.0):
     """Put a trained ``clock_upright`` run (or several, whose votes are averaged) in
     front of a trained clock reader (:func:`zoo.clock.with_upright`), re-evaluate, and
     write the pair as one run folder of the reader's entry, which ``zoo export`` takes.
+    ``prior_weight``: see :func:`zoo.clock.with_upright`.
 
     Raises:
         ZooError: a run is missing or of the wrong kind, or ``out`` is one of them.
@@ -442,7 +443,9 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
         raise errors.ZooError("--out must differ from every run it joins")
     entry = registry.get(reader.name)
     config = entry.resolve(config)
-    model = clock.with_upright(reader, stages if several else stages[0])
+    if not 0.0 <= prior_weight <= 4.0:
+        raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
+    model = clock.with_upright(reader, stages if several else stages[0], prior_weight=prior_weight)
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
@@ -451,6 +454,7 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None):
     return _derived_run(model, config, metrics, reader_dir, out,
                         upright_from=[str(folder) for folder in upright_dirs] if several else str(upright_dirs[0]),
                         upright_train_seconds=None if None in seconds else round(sum(seconds), 2),
+                        upright_prior_weight=prior_weight,
                         composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
