@@ -419,6 +419,8 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.
     """
     from zoo import clock
 
+    if not 0.0 <= prior_weight <= 4.0:
+        raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
     several = isinstance(upright_dir, (list, tuple))
     upright_dirs = [_run_folder(folder) for folder in (upright_dir if several else [upright_dir])]
     if not upright_dirs:
@@ -443,8 +445,6 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.
         raise errors.ZooError("--out must differ from every run it joins")
     entry = registry.get(reader.name)
     config = entry.resolve(config)
-    if not 0.0 <= prior_weight <= 4.0:
-        raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
     model = clock.with_upright(reader, stages if several else stages[0], prior_weight=prior_weight)
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
