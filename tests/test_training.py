@@ -1,6 +1,7 @@
 """Training through the real CLI on tiny generated data: files, metrics, errors."""
 
 import json
+import pathlib
 
 import pytest
 
@@ -105,3 +106,28 @@ def test_a_backup_of_a_changed_network_is_not_restored(mnist_npz, tmp_path):
     result = run_zoo(*args)
     assert result.returncode == 0, result.stderr
     assert not partial.exists() and (out / "model.keras").exists()
+
+
+def test_results_lists_runs_with_the_commands_that_made_them(tmp_path):
+    from zoo import results
+
+    def run_folder(name, run, metrics, hparams):
+        folder = tmp_path / name
+        folder.mkdir()
+        for file, content in (("run.json", run), ("metrics.json", metrics), ("hparams.json", hparams)):
+            (folder / file).write_text(json.dumps(content))
+
+    facts = {"entry": "clock_polar", "epochs": 20, "train_seconds": 600.0, "samples_per_second": 100.0,
+             "jit_compile": False, "data": {"source": "rendered by zoo.clockface"}}
+    run_folder("reader", facts, {"test_cse_mean": 30.0}, {"epochs": 20, "turn_upright": True})
+    run_folder("joined", {**facts, "upright_from": ["a", "b"], "upright_train_seconds": 300.0,
+                          "upright_prior_weight": 0.7}, {"test_cse_mean": 20.0}, {"epochs": 20, "turn_upright": True})
+    run_folder("unfinished", {"entry": "clock_polar"}, {}, {})
+    rows = {pathlib.Path(row["run"]).name: row for row in results.collect(tmp_path)}
+    assert sorted(rows) == ["joined", "reader"]
+    assert rows["reader"]["command"] == "zoo train clock_polar --epochs 20 --hp turn_upright=True"
+    assert rows["reader"]["value"] == 30.0 and rows["reader"]["train_minutes"] == 10.0
+    assert rows["joined"]["command"] == rows["reader"]["command"] + \
+        ", then zoo upright --reader RUN --upright a --upright b --prior-weight 0.7"
+    assert rows["joined"]["train_minutes"] == 15.0
+    assert "| clock_polar | test_cse_mean | 20.0000 |" in results.markdown([rows["joined"]])

@@ -53,10 +53,17 @@ def collect(root="artifacts"):
         command = f"zoo train {run['entry']} --epochs {run['epochs']}"
         command += f" --data {data}" if data and "rendered" not in data and "keras" not in data else ""
         command += f" {overrides}" if overrides else ""
+        seconds = run["train_seconds"]
+        if run.get("upright_from"):  # a reader joined to upright stages (zoo upright)
+            stages = run["upright_from"] if isinstance(run["upright_from"], list) else [run["upright_from"]]
+            command += ", then zoo upright --reader RUN " + " ".join(f"--upright {stage}" for stage in stages)
+            weight = run.get("upright_prior_weight", 1.0)
+            command += f" --prior-weight {weight}" if weight != 1.0 else ""
+            seconds += run.get("upright_train_seconds") or 0.0
         rows.append({
             "run": str(folder), "entry": run["entry"], "metric": metric, "value": metrics.get(metric),
             "report": reference, "report_source": source, "epochs": run["epochs"],
-            "train_minutes": round(run["train_seconds"] / 60, 1), "samples_per_second": run["samples_per_second"],
+            "train_minutes": round(seconds / 60, 1), "samples_per_second": run["samples_per_second"],
             "jit_compile": run["jit_compile"], "command": command, "metrics": metrics,
         })
     return rows
