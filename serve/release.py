@@ -53,7 +53,7 @@ RELEASES = {
 RECIPES = {
     "clock_polar": {"epochs": 20, "overrides": {"train_count": 30000, "fine_heatmaps": True, "turn_upright": True}},
     "clock_upright": {"epochs": None, "overrides": {}},
-    "clock_upright_polar": {"epochs": 12, "overrides": {"design": "polar"}},
+    "clock_upright_polar": {"epochs": 12, "overrides": {"design": "polar", "rotate_augment": 0.5}},
 }
 """Keyed by entry, or for the upright stages by run folder name (the defaults'
 ``clock_upright`` and ``clock_upright_polar``); any other folder trains with the

@@ -700,4 +700,4 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     assert recipe["overrides"]["turn_upright"] is True
     assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
     assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == release.RECIPES["clock_upright"]["overrides"]
-    assert calls[3][1]["overrides"] == {"design": "polar"} and calls[3][1]["epochs"] == 12
+    assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
