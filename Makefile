@@ -58,7 +58,8 @@ bench: install
 
 # serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_polar and artifacts/face_gan
 # (trained first when missing), e.g. make release ARGS="--faces-data ../shared/datasets/celeba.zip"
-# The clock reader sits behind the upright stage artifacts/clock_upright (trained first when missing);
+# The clock reader sits behind the upright stages artifacts/clock_upright and artifacts/clock_upright_polar
+# (trained first when missing, with the settings that made serve/release/clock.onnx);
 # ARGS="--no-upright" ships the reader alone.
 release: install
 	$(BIN)/python -m serve.release $(ARGS)
