@@ -272,8 +272,8 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
             if not (stage / "model.keras").is_file():
                 log(f"{name}: no upright stage in {stage}; training clock_upright (this takes a while)")
                 _train("clock_upright", stage, None, epochs, None)
-        joined = training.attach_upright(run, stages[0] if len(stages) == 1 else stages,
-                                         out=run.with_name(run.name + "_upright"), prior_weight=prior_weight)
+        joined = training.attach_upright(run, stages, out=run.with_name(run.name + "_upright"),
+                                         prior_weight=prior_weight)
         run = pathlib.Path(joined["path"])
         log(f"{name}: the reader behind the upright stage{'s' if len(stages) > 1 else ''} "
             f"{', '.join(map(str, stages))}: {run}")

@@ -214,8 +214,7 @@ def upright(reader_dir, upright_dirs, prior_weight, out, data):
     _quiet_tensorflow()
     from zoo import training
 
-    stages = upright_dirs[0] if len(upright_dirs) == 1 else list(upright_dirs)
-    result = training.attach_upright(reader_dir, stages, out=out, data=data, prior_weight=prior_weight)
+    result = training.attach_upright(reader_dir, upright_dirs, out=out, data=data, prior_weight=prior_weight)
     click.echo(f"[zoo] {result['entry']} with an upright stage: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] wrote {result['path']}")
 

@@ -931,12 +931,26 @@ def _polar_cross_entropy(y_true, y_pred, points, spread=1.0):
     known = ops.all(ops.isfinite(ops.reshape(y_true, (-1, 10))), axis=-1)
     truth = ops.where(ops.isfinite(y_true), y_true, 0.0)
     turns = ops.stack([_angle_in_frame(frame, truth[:, index]) for index in points], axis=1)
+    return ops.where(known, ops.sum(_angle_cross_entropy(logits, turns, spread), axis=-1), 0.0)
+
+
+def _angle_cross_entropy(logits, turns, spread):
+    """Cross-entropy of angle logits (..., angles) against a von Mises bump ``spread``
+    bins wide at ``turns`` (...), fractions of a turn (the same bump as
+    :func:`angle_distribution`)."""
+    ops = keras.ops
+    angles = logits.shape[-1]
     centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
     concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
-    target_logits = concentration * ops.cos(centres[None, None, :] - 2 * np.pi * turns[..., None])
-    targets = ops.softmax(target_logits, axis=-1)
-    cross_entropy = -ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1)
-    return ops.where(known, ops.sum(cross_entropy, axis=-1), 0.0)
+    targets = ops.softmax(concentration * ops.cos(centres - 2 * np.pi * turns[..., None]), axis=-1)
+    return -ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1)
+
+
+def _twelve_turn(points):
+    """Where the 12 is, clockwise from the top of the image as a fraction of a turn,
+    from keypoints (N, P, 2) (pivot first, then the rim at 12; y down)."""
+    towards = points[:, 1, :] - points[:, 0, :]
+    return keras.ops.arctan2(towards[:, 0], -towards[:, 1]) / (2 * np.pi)
 
 
 POLAR_HEADS = (("hour", 3), ("minute", 4), ("twelve", 1), ("three", 2))
@@ -1278,14 +1292,7 @@ def twelve_angle_loss(y_true, y_pred, spread=2.0):
     """Cross-entropy of the upright stage's angle logits (N, angles) against a soft
     bump at the true 12 o'clock direction, clockwise from the top of the image, taken
     from the true keypoints ``y_true`` (N, 5, 2)."""
-    ops = keras.ops
-    angles = y_pred.shape[-1]
-    towards = y_true[:, 1, :] - y_true[:, 0, :]
-    turns = ops.arctan2(towards[:, 0], -towards[:, 1]) / (2 * np.pi)
-    centres = 2 * np.pi * (ops.arange(angles, dtype="float32") + 0.5) / angles
-    concentration = 1.0 / (2 * np.pi * spread / angles) ** 2
-    targets = ops.softmax(concentration * ops.cos(centres[None, :] - 2 * np.pi * turns[:, None]), axis=-1)
-    return -ops.sum(targets * ops.log_softmax(y_pred, axis=-1), axis=-1)
+    return _angle_cross_entropy(y_pred, _twelve_turn(y_true), spread)
 
 
 def _polar_upright(x, width, radii, angles):
@@ -1412,9 +1419,8 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
             # are where the turned clocks a reader meets often lie.
             images, moved = rotate_batch(images, {"keypoints": points}, config["rotate_augment"])
             points = moved["keypoints"]
-        towards = points[:, 1] - points[:, 0]
-        turns = tf.atan2(towards[:, 0], -towards[:, 1]) / (np.pi / 2)
-        return images, targets(tf.math.floormod(tf.cast(tf.round(turns), tf.int32), 4), points)
+        quarters = tf.math.floormod(tf.cast(tf.round(_twelve_turn(points) * 4), tf.int32), 4)
+        return images, targets(quarters, points)
 
     train = splits["train"]
     points = (train.geometry / config["image_size"]).astype(np.float32)

@@ -409,7 +409,7 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
 
 
 def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.0):
-    """Put a trained ``clock_upright`` run (or several, whose votes are averaged) in
+    """Put a trained ``clock_upright`` run (or a sequence of them, whose votes are averaged) in
     front of a trained clock reader (:func:`zoo.clock.with_upright`), re-evaluate, and
     write the pair as one run folder of the reader's entry, which ``zoo export`` takes.
     ``prior_weight``: see :func:`zoo.clock.with_upright`.
@@ -421,7 +421,7 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.
 
     if not 0.0 <= prior_weight <= 4.0:
         raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
-    several = isinstance(upright_dir, (list, tuple))
+    several = not isinstance(upright_dir, (str, os.PathLike))
     upright_dirs = [_run_folder(folder) for folder in (upright_dir if several else [upright_dir])]
     if not upright_dirs:
         raise errors.ZooError("give at least one upright stage")
@@ -445,14 +445,15 @@ def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.
         raise errors.ZooError("--out must differ from every run it joins")
     entry = registry.get(reader.name)
     config = entry.resolve(config)
-    model = clock.with_upright(reader, stages if several else stages[0], prior_weight=prior_weight)
+    model = clock.with_upright(reader, stages, prior_weight=prior_weight)
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
     seconds = [json.loads((folder / "run.json").read_text()).get("train_seconds") if (folder / "run.json").exists()
                else None for folder in upright_dirs]
     return _derived_run(model, config, metrics, reader_dir, out,
-                        upright_from=[str(folder) for folder in upright_dirs] if several else str(upright_dirs[0]),
+                        upright_from=[str(folder) for folder in upright_dirs] if len(upright_dirs) > 1
+                        else str(upright_dirs[0]),
                         upright_train_seconds=None if None in seconds else round(sum(seconds), 2),
                         upright_prior_weight=prior_weight,
                         composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
