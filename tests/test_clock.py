@@ -140,15 +140,18 @@ def test_loss_study_writes_tables_and_figures(tmp_path):
 
 
 def test_generalisation_study_scores_held_out_styles(tmp_path):
-    from zoo import clockstudy
-
-    results = clockstudy.run_study(
-        "generalisation", tmp_path / "general", epochs=1, train_count=64, image_size=48, entry="clock_regressor",
+    # Through the CLI, with a setting for every row (--hp) beside the study's own.
+    result = run_zoo(
+        "clock-study", "generalisation", "--out", tmp_path / "general", "--epochs", "1", "--train-count", "64",
+        "--image-size", "48", "--entry", "clock_regressor", "--hp", "loss=mae", "--hp", "exclude_styles=('dark_face',)",
     )
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "general" / "results.json").read_text())
     assert [row["test_set"] for row in results] == ["in_style", "only_roman", "only_square"]
     assert results[0]["ratio_to_in_style"] == pytest.approx(1.0)
     hparams = json.loads((tmp_path / "general" / "held_out_training" / "hparams.json").read_text())
-    assert hparams["exclude_styles"] == ["roman", "square"]
+    assert hparams["exclude_styles"] == ["roman", "square"] and hparams["loss"] == "mae"
+    assert_one_line_error(run_zoo("clock-study", "loss", "--hp", "loss"), "key=value")
 
 
 def test_rotation_augment_moves_keypoints_with_the_image():

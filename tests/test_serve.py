@@ -701,3 +701,30 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
     assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == release.RECIPES["clock_upright"]["overrides"]
     assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
+
+
+def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
+    # The release reader, run by onnxruntime on the rendered test clocks, scores what
+    # its Keras run scores on the same clocks: the same images, seed and decoding.
+    import keras
+
+    from zoo import clock
+
+    out = tmp_path / "styles"
+    result = zoo(served, "clock-errors", "--model", "clock", "--count", "24", "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((out / "styles.json").read_text())
+    assert rows[0]["factor"] == "all" and rows[0]["count"] == 24
+
+    images, labels = clockface.render_batch(24, clock.TEST_SEED, size=serve_models.CLOCK_SIZE)
+    network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
+    outputs = network.predict(images[..., None].astype("float32"), verbose=0)
+    card = json.loads((served["clock_export"] / "card.json").read_text())
+    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
+    assert rows[0]["cse_mean"] == pytest.approx(float(clocktime.common_sense_error(minutes, truth).mean()), abs=0.05)
+    for name in ("styles.csv", "styles.md", "styles.png", "worst.png"):
+        assert (out / name).stat().st_size > 0, name
+
+    assert_one_line_error(zoo(served, "clock-errors", "--model", "faces", "--count", "4", "--out", tmp_path / "f"),
+                          "clock")

@@ -276,9 +276,11 @@ def render_clocks(count, size, seed, out, png, include, exclude, overwrite):
 @click.option("--train-count", type=click.IntRange(min=64), default=None, help="Rendered training clocks per row.")
 @click.option("--image-size", type=click.IntRange(min=32, max=512), default=None, help="Input size of every row.")
 @click.option("--entry", default=None, help="The reader of the generalisation study [default: clock_hands].")
+@click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="A hyperparameter for every row (repeatable); the study's own setting of a row wins.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @data_option
-def clock_study(study, out, epochs, train_count, image_size, entry, seed, data):
+def clock_study(study, out, epochs, train_count, image_size, entry, overrides, seed, data):
     """Reproduce one of the report's clock studies on rendered clocks.
 
     \b
@@ -294,22 +296,25 @@ def clock_study(study, out, epochs, train_count, image_size, entry, seed, data):
     \b
     Example:
       zoo clock-study bins --epochs 10 --train-count 20000
+      zoo clock-study generalisation --entry clock_polar --epochs 8 --hp teacher_forcing=0.5
     """
     _quiet_tensorflow()
-    from zoo import clockstudy
+    from zoo import clockstudy, hparams
 
     out = out or f"artifacts/clock-study-{study}"
     clockstudy.run_study(study, out, epochs=epochs, train_count=train_count, image_size=image_size, seed=seed,
-                         entry=entry, data=data)
+                         entry=entry, data=data, common=hparams.parse_overrides(overrides))
     click.echo((pathlib.Path(out) / "results.md").read_text())
     click.echo(f"wrote {out}")
 
 
 @cli.command("clock-errors")
-@click.option("--model", "model_dir", type=click.Path(), required=True, help="A trained clock reader's run folder.")
+@click.option("--model", "model_dir", required=True,
+              help="A trained reader's run folder (Keras), or an exported one: a .onnx file, an export folder or "
+                   "a release name such as clock (onnxruntime).")
 @click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True, help="Test clocks to render.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for the tables and figures [default: MODEL/styles].")
+              help="Folder for the tables and figures [default: MODEL/styles, artifacts/styles-NAME for a release].")
 def clock_errors(model_dir, count, out):
     """Where a clock reader fails: its error on the test clocks by clock style.
 
@@ -319,13 +324,16 @@ def clock_errors(model_dir, count, out):
     styles.png (bars) and worst.png.
 
     \b
-    Example:
+    Examples:
       zoo clock-errors --model artifacts/clock_polar
+      zoo clock-errors --model clock        the release reader, through onnxruntime
     """
     _quiet_tensorflow()
     from zoo import clockstudy
 
     run = pathlib.Path(model_dir)
+    if out is None and not run.exists():
+        out = f"artifacts/styles-{run.name}"
     out = out or str((run if run.is_dir() else run.parent) / "styles")
     clockstudy.errors_by_style(model_dir, out, count=count)
     click.echo((pathlib.Path(out) / "styles.md").read_text())

@@ -61,7 +61,8 @@ def worst_gallery(images, truth, predicted, path, title, count=24):
     plots.image_gallery(images[order], captions, path, title=title)
 
 
-def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=42, entry=None, data=None, quiet=True):
+def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=42, entry=None, data=None, quiet=True,
+              common=None):
     """Train and score every row of ``study``; write its tables and figures into ``out``.
 
     Args:
@@ -74,6 +75,8 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
         entry: the reader of the generalisation study (default ``clock_hands``).
         data: a Leiden folder instead of rendered clocks.
         quiet: one line per epoch instead of a progress bar.
+        common: hyperparameters for every row (``--hp``); a row's own setting (the
+            study's variable, such as ``bins``) wins.
 
     Returns:
         list of result rows (dicts), as written to ``results.json``.
@@ -84,7 +87,7 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
     out.mkdir(parents=True, exist_ok=True)
     results, histograms = [], {}
     for row, name, overrides in study_rows(study, entry):
-        overrides = dict(overrides)
+        overrides = {**(common or {}), **overrides}
         if train_count:
             overrides["train_count"] = train_count
         if image_size:
@@ -202,9 +205,55 @@ def error_rows(errors_in_minutes, styles, factors=STYLE_FACTORS):
     return rows
 
 
+def _is_run(model):
+    """Whether ``--model`` names a Keras run (a run folder or its ``model.keras``)."""
+    path = pathlib.Path(model)
+    return path.suffix == ".keras" or (path.is_dir() and (path / "model.keras").is_file())
+
+
+def _keras_reader(model_dir, count, progress):
+    """``(name, images, labels, predicted minutes)`` of a trained run on the test clocks."""
+    model, config = training.load_run(model_dir)
+    if not clock.reads_time(model.name):
+        raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
+    entry = registry.get(model.name)
+    config = entry.resolve(config or {})
+    # The test clocks training already rendered (cached).
+    images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], progress=progress)
+    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(entry, config))
+    return model.name, images, labels, predicted
+
+
+def _onnx_reader(spec, count, progress, batch_size=64):
+    """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it."""
+    from serve import models, predict
+
+    if not pathlib.Path(spec).exists() and str(spec) not in models.RELEASE_MODELS:
+        raise errors.ZooError(f"no model at {spec} (give a trained run folder, a model.onnx, an export folder "
+                              f"or a release name: clock)")
+    model, session = models.load(spec, require="clock")
+    shape = (model.card.get("inputs") or [{}])[0].get("shape") or []
+    if len(shape) != 4 or not isinstance(shape[1], int) or shape[1] != shape[2] or shape[3] != 1:
+        raise errors.ZooError(f"{spec}: clock-errors needs a square grayscale input; this model takes {shape}")
+    images, labels, _ = clock.render(count, clock.TEST_SEED, shape[1], progress=progress)
+    predicted = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size, :, :, None].astype(np.float32)
+        try:
+            minutes, _ = clocktime.decode_outputs(predict.run_batch(session, model, batch), model.decode)
+        except ValueError as error:
+            raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
+        predicted.append(minutes)
+    return model.entry, images, labels, np.concatenate(predicted)
+
+
 def errors_by_style(model_dir, out, count=2000, progress=True):
-    """Score a trained clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
+    """Score a clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
     and break its common-sense error down by style factor.
+
+    ``model_dir`` is a trained run (folder or ``model.keras``, run by Keras) or an
+    exported reader (a ``.onnx`` file, an export folder or a release name such as
+    ``clock``, run by onnxruntime on the same rendered images).
 
     Writes ``styles.csv``, ``styles.json``, ``styles.md``, a bar chart
     ``styles.png`` (mean error per factor value) and ``worst.png``.
@@ -214,16 +263,11 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     """
     from zoo import clockface, plots
 
-    model, config = training.load_run(model_dir)
-    if not clock.reads_time(model.name):
-        raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
-    entry = registry.get(model.name)
-    config = entry.resolve(config or {})
-    # The test clocks training already rendered (cached), and their styles drawn alone.
-    images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], progress=progress)
+    read = _keras_reader if _is_run(model_dir) else _onnx_reader
+    name, images, labels, predicted = read(model_dir, count, progress)
+    # The styles of the same clocks, drawn alone.
     styles = clockface.batch_styles(count, clock.TEST_SEED)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
-    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(entry, config))
     error = clocktime.common_sense_error(predicted, truth)
     rows = error_rows(error, styles)
 
@@ -236,6 +280,6 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
                      f"{row['cse_median']:.2f} | {100 * row['within_1']:.1f}% | {100 * row['error_share']:.1f}% |")
     (out / "styles.md").write_text("\n".join(lines) + "\n")
     plots.factor_bars(rows[1:], out / "styles.png", overall=rows[0]["cse_mean"],
-                      title=f"{model.name}: mean common-sense error by clock style ({count} test clocks)")
-    worst_gallery(images, truth, predicted, out / "worst.png", title=f"{model.name}: worst readings")
+                      title=f"{name}: mean common-sense error by clock style ({count} test clocks)")
+    worst_gallery(images, truth, predicted, out / "worst.png", title=f"{name}: worst readings")
     return rows
