@@ -294,7 +294,7 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
     Writes results.csv/.md/.json, errors.png and worst_<row>.png galleries.
 
     \b
-    Example:
+    Examples:
       zoo clock-study bins --epochs 10 --train-count 20000
       zoo clock-study generalisation --entry clock_polar --epochs 8 --hp teacher_forcing=0.5
     """
