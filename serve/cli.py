@@ -125,8 +125,6 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
                 if not as_json:
                     click.echo(f"{item.name}: {result['time']}  (confidence {result['confidence']:.2f})")
             results.append({"file": item.name, **result})
-    except ValueError as error:  # the card's decode does not fit the model's outputs
-        raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
     except BrokenPipeError:
         # The reader went away (`zoo predict-time dir/ | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

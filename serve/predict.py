@@ -62,6 +62,27 @@ def run_session(session, model, names, feed):
         raise errors.ZooError(f"onnxruntime cannot run {model.name}: {(text[0] if text else type(error).__name__)[:240]}") from None
 
 
+def read_arrays(session, model, images, batch_size=32):
+    """Read the time of a float32 NHWC array, ``batch_size`` images per session run.
+
+    Returns:
+        ``(minutes, confidence)`` float arrays (N,), decoded as the card says.
+
+    Raises:
+        ZooError: the card's decode does not fit the model's outputs.
+    """
+    minutes, confidence = [], []
+    for start in range(0, len(images), batch_size):
+        try:
+            read = clocktime.decode_outputs(run_batch(session, model, images[start:start + batch_size]),
+                                            model.card["decode"])
+        except ValueError as error:
+            raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
+        minutes.append(read[0])
+        confidence.append(read[1])
+    return np.concatenate(minutes), np.concatenate(confidence)
+
+
 def predict(session, model, items, batch_size=32, progress=None):
     """Read the time of every item, in order, ``batch_size`` images per session run.
 
@@ -85,7 +106,6 @@ def predict(session, model, items, batch_size=32, progress=None):
     """
     preprocessing = effective_preprocessing(model.card)
     imaging.check_preprocessing(preprocessing, channels=(model.card["inputs"][0].get("shape") or [None] * 4)[-1])
-    decode = model.card["decode"]
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
         arrays, results = [], [None] * len(chunk)
@@ -99,7 +119,7 @@ def predict(session, model, items, batch_size=32, progress=None):
                 results[index] = {"error": str(error)}
         if arrays:
             batch = np.stack([array for _, array in arrays]).astype(np.float32, copy=False)
-            minutes, confidence = clocktime.decode_outputs(run_batch(session, model, batch), decode)
+            minutes, confidence = read_arrays(session, model, batch, batch_size)
             for (index, _), value, sure in zip(arrays, minutes, confidence):
                 results[index] = reading(value, sure)
         for index, item in enumerate(chunk):

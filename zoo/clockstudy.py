@@ -211,20 +211,19 @@ def _is_run(model):
     return path.suffix == ".keras" or (path.is_dir() and (path / "model.keras").is_file())
 
 
-def _keras_reader(model_dir, count, progress):
-    """``(name, images, labels, predicted minutes)`` of a trained run on the test clocks."""
+def _keras_reader(model_dir):
+    """``(name, input size, read)`` of a trained run: ``read`` maps uint8 clocks
+    (N, H, W) to predicted minutes."""
     model, config = training.load_run(model_dir)
     if not clock.reads_time(model.name):
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     entry = registry.get(model.name)
     config = entry.resolve(config or {})
-    # The test clocks training already rendered (cached).
-    images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], progress=progress)
-    predicted, _ = clock.predict_minutes(model, images, clock.describe_clock(entry, config))
-    return model.name, images, labels, predicted
+    decode = clock.describe_clock(entry, config)
+    return model.name, config["image_size"], lambda images: clock.predict_minutes(model, images, decode)[0]
 
 
-def _onnx_reader(spec, count, progress, batch_size=64):
+def _onnx_reader(spec):
     """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it."""
     from serve import models, predict
 
@@ -235,16 +234,8 @@ def _onnx_reader(spec, count, progress, batch_size=64):
     shape = (model.card.get("inputs") or [{}])[0].get("shape") or []
     if len(shape) != 4 or not isinstance(shape[1], int) or shape[1] != shape[2] or shape[3] != 1:
         raise errors.ZooError(f"{spec}: clock-errors needs a square grayscale input; this model takes {shape}")
-    images, labels, _ = clock.render(count, clock.TEST_SEED, shape[1], progress=progress)
-    predicted = []
-    for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size, :, :, None].astype(np.float32)
-        try:
-            minutes, _ = clocktime.decode_outputs(predict.run_batch(session, model, batch), model.decode)
-        except ValueError as error:
-            raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
-        predicted.append(minutes)
-    return model.entry, images, labels, np.concatenate(predicted)
+    return model.entry, shape[1], lambda images: predict.read_arrays(
+        session, model, images[..., None].astype(np.float32), batch_size=64)[0]
 
 
 def errors_by_style(model_dir, out, count=2000, progress=True):
@@ -263,10 +254,11 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     """
     from zoo import clockface, plots
 
-    read = _keras_reader if _is_run(model_dir) else _onnx_reader
-    name, images, labels, predicted = read(model_dir, count, progress)
-    # The styles of the same clocks, drawn alone.
+    name, size, read = (_keras_reader if _is_run(model_dir) else _onnx_reader)(model_dir)
+    # The test clocks training already rendered (cached), and their styles drawn alone.
+    images, labels, _ = clock.render(count, clock.TEST_SEED, size, progress=progress)
     styles = clockface.batch_styles(count, clock.TEST_SEED)
+    predicted = read(images)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
     rows = error_rows(error, styles)
