@@ -728,3 +728,32 @@ def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
 
     assert_one_line_error(zoo(served, "clock-errors", "--model", "faces", "--count", "4", "--out", tmp_path / "f"),
                           "clock")
+
+
+def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp_path):
+    # --renderer matplotlib: the reader is scored on zoo.mplclocks' clocks (the held-out
+    # seed), broken down by that renderer's own factors, with the same figure as
+    # reading those very images with Keras.
+    import keras
+
+    from zoo import clock, mplclocks
+
+    out = tmp_path / "styles"
+    result = zoo(served, "clock-errors", "--model", "clock", "--count", "16", "--renderer", "matplotlib",
+                 "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((out / "styles.json").read_text())
+    images, labels, factors = mplclocks.render(16, clock.TEST_SEED, serve_models.CLOCK_SIZE)
+    assert {row["factor"] for row in rows} == {"all", *factors[0]}
+    assert sum(row["count"] for row in rows if row["factor"] == "hand_shape") == 16
+
+    network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
+    outputs = network.predict(images[..., None].astype("float32"), verbose=0)
+    card = json.loads((served["clock_export"] / "card.json").read_text())
+    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
+    assert rows[0]["cse_mean"] == pytest.approx(float(clocktime.common_sense_error(minutes, truth).mean()), abs=0.05)
+    assert (out / "worst.png").stat().st_size > 0
+
+    bad = zoo(served, "clock-errors", "--model", "clock", "--renderer", "povray", "--out", tmp_path / "b")
+    assert bad.returncode != 0 and "povray" in bad.stderr and "Traceback" not in bad.stderr

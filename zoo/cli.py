@@ -314,28 +314,36 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
                    "a release name such as clock (onnxruntime).")
 @click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True, help="Test clocks to render.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for the tables and figures [default: MODEL/styles, artifacts/styles-NAME for a release].")
-def clock_errors(model_dir, count, out):
+              help="Folder for the tables and figures [default: MODEL/styles, artifacts/styles-NAME for a release; "
+                   "-matplotlib appended for --renderer matplotlib].")
+@click.option("--renderer", type=click.Choice(["zoo", "matplotlib"]), default="zoo", show_default=True,
+              help="Draw the test clocks with the project's renderer (the one readers train on) or with an "
+                   "independent matplotlib one the reader has never seen.")
+def clock_errors(model_dir, count, out, renderer):
     """Where a clock reader fails: its error on the test clocks by clock style.
 
     Renders the test clocks (the held-out seed) with their styles and breaks the
     common-sense error down by rotation, dial shape, numerals, ticks, hands, face and
     background, with each group's share of the mean error. Writes styles.csv/.json/.md,
-    styles.png (bars) and worst.png.
+    styles.png (bars) and worst.png. With --renderer matplotlib the clocks are drawn
+    by a second renderer, written apart from the first, and broken down by its own
+    factors: how the reader copes with clocks from a renderer it never saw.
 
     \b
     Examples:
       zoo clock-errors --model artifacts/clock_polar
       zoo clock-errors --model clock        the release reader, through onnxruntime
+      zoo clock-errors --model clock --renderer matplotlib
     """
     _quiet_tensorflow()
     from zoo import clockstudy
 
     run = pathlib.Path(model_dir)
+    suffix = "" if renderer == "zoo" else f"-{renderer}"
     if out is None and not run.exists():
-        out = f"artifacts/styles-{run.name}"
-    out = out or str((run if run.is_dir() else run.parent) / "styles")
-    clockstudy.errors_by_style(model_dir, out, count=count)
+        out = f"artifacts/styles-{run.name}{suffix}"
+    out = out or str((run if run.is_dir() else run.parent) / f"styles{suffix}")
+    clockstudy.errors_by_style(model_dir, out, count=count, renderer=renderer)
     click.echo((pathlib.Path(out) / "styles.md").read_text())
     click.echo(f"wrote {out}")
 

@@ -173,7 +173,10 @@ STYLE_FACTORS = ("rotation", "dial_shape", "numerals", "ticks", "twelve_marker",
 def style_value(style, factor):
     """The value of one style factor of a :class:`zoo.clockface.ClockStyle`, as a label;
     ``rotation`` is the band of the whole clock's turn (the renderer's upright, tilted
-    and rotated classes)."""
+    and rotated classes). A dict (the factors :mod:`zoo.mplclocks` records) is read
+    as it is."""
+    if isinstance(style, dict):
+        return str(style[factor])
     if factor == "rotation":
         turn = abs(style.rotation_degrees)
         return next(label for limit, label in ROTATION_BANDS if turn < limit)
@@ -238,13 +241,21 @@ def _onnx_reader(spec):
         session, model, images[..., None].astype(np.float32), batch_size=64)[0]
 
 
-def errors_by_style(model_dir, out, count=2000, progress=True):
+RENDERERS = ("zoo", "matplotlib")
+"""What ``errors_by_style`` can draw its test clocks with: the project's renderer
+(:mod:`zoo.clockface`, the one every reader trains on) or the independent one
+(:mod:`zoo.mplclocks`), for the error on clocks from a renderer the reader never saw."""
+
+
+def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     """Score a clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
     and break its common-sense error down by style factor.
 
     ``model_dir`` is a trained run (folder or ``model.keras``, run by Keras) or an
     exported reader (a ``.onnx`` file, an export folder or a release name such as
-    ``clock``, run by onnxruntime on the same rendered images).
+    ``clock``, run by onnxruntime on the same rendered images). ``renderer`` is one
+    of :data:`RENDERERS`; with ``matplotlib`` the clocks come from
+    :mod:`zoo.mplclocks` and the breakdown is by its factors.
 
     Writes ``styles.csv``, ``styles.json``, ``styles.md``, a bar chart
     ``styles.png`` (mean error per factor value) and ``worst.png``.
@@ -254,14 +265,23 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
     """
     from zoo import clockface, plots
 
+    if renderer not in RENDERERS:
+        raise errors.ZooError(f"unknown renderer {renderer!r}: choose one of {', '.join(RENDERERS)}")
     name, size, read = (_keras_reader if _is_run(model_dir) else _onnx_reader)(model_dir)
-    # The test clocks training already rendered (cached), and their styles drawn alone.
-    images, labels, _ = clock.render(count, clock.TEST_SEED, size, progress=progress)
-    styles = clockface.batch_styles(count, clock.TEST_SEED)
+    if renderer == "matplotlib":
+        from zoo import mplclocks
+
+        images, labels, styles = mplclocks.render(count, clock.TEST_SEED, size, progress=progress)
+        factors = tuple(styles[0])
+    else:
+        # The test clocks training already rendered (cached), and their styles drawn alone.
+        images, labels, _ = clock.render(count, clock.TEST_SEED, size, progress=progress)
+        styles = clockface.batch_styles(count, clock.TEST_SEED)
+        factors = STYLE_FACTORS
     predicted = read(images)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
-    rows = error_rows(error, styles)
+    rows = error_rows(error, styles, factors)
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -272,6 +292,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True):
                      f"{row['cse_median']:.2f} | {100 * row['within_1']:.1f}% | {100 * row['error_share']:.1f}% |")
     (out / "styles.md").write_text("\n".join(lines) + "\n")
     plots.factor_bars(rows[1:], out / "styles.png", overall=rows[0]["cse_mean"],
-                      title=f"{name}: mean common-sense error by clock style ({count} test clocks)")
+                      title=f"{name}: mean common-sense error by clock style ({count} test clocks"
+                      + (", drawn by matplotlib)" if renderer == "matplotlib" else ")"))
     worst_gallery(images, truth, predicted, out / "worst.png", title=f"{name}: worst readings")
     return rows
