@@ -557,3 +557,20 @@ def test_upright_stages_vote_with_their_log_probabilities():
     # A lighter prior trusts the stages more; none at all follows an unsure stage's whim.
     assert turned_by(stage(fair), stage(unsure), prior_weight=0.5) == 1
     assert turned_by(stage([0.0, 0.0, 0.1, 0.0]), prior_weight=0.0) == 2
+
+
+def test_render_clocks_through_the_cli_with_either_renderer(tmp_path):
+    from zoo import clockface, mplclocks
+
+    for renderer, expected in (("zoo", clockface.render_batch(3, seed=5, size=40)),
+                               ("matplotlib", mplclocks.render(3, 5, 40)[:2])):
+        out = tmp_path / renderer
+        result = run_zoo("render-clocks", "--count", "3", "--size", "40", "--seed", "5", "--renderer", renderer,
+                         "--out", out)
+        assert result.returncode == 0, result.stderr
+        images, labels = clockface.load_leiden(out)
+        assert images.tobytes() == expected[0].tobytes()
+        np.testing.assert_array_equal(labels, expected[1])
+    assert_one_line_error(run_zoo("render-clocks", "--count", "3", "--renderer", "matplotlib", "--include", "roman",
+                                  "--out", tmp_path / "tagged"), "style tags")
+    assert not (tmp_path / "tagged").exists()

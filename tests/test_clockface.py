@@ -1,6 +1,7 @@
 """Tests for zoo.clockface: the clock renderer and the Leiden-format files."""
 
 import csv
+import json
 import dataclasses
 
 import numpy as np
@@ -279,6 +280,25 @@ def test_write_dataset_round_trip(tmp_path):
         np.testing.assert_array_equal(np.asarray(Image.open(out_dir / row["file"])), images[index])
     # No temporary directories left beside the result.
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clocks"]
+
+
+def test_write_dataset_with_the_independent_renderer(tmp_path):
+    # The same Leiden layout from zoo.mplclocks: its clocks of the seed, in order,
+    # across chunks (each chunk starts where the last ended).
+    from zoo import mplclocks
+
+    out_dir = tmp_path / "unseen"
+    clockface.write_dataset(out_dir, 5, seed=3, size=48, chunk=2, renderer="matplotlib")
+    images, labels = clockface.load_leiden(out_dir)
+    expected_images, expected_labels, _ = mplclocks.render(5, 3, 48)
+    assert images.tobytes() == expected_images.tobytes()
+    np.testing.assert_array_equal(labels, expected_labels)
+    assert json.loads((out_dir / "render_info.json").read_text())["generator"] == "zoo.mplclocks"
+    with pytest.raises(ValueError, match="style tags"):
+        clockface.write_dataset(tmp_path / "tagged", 2, seed=1, size=40, renderer="matplotlib", include={"roman"})
+    with pytest.raises(ValueError, match="renderer"):
+        clockface.write_dataset(tmp_path / "other", 2, seed=1, size=40, renderer="povray")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["unseen"]
 
 
 def test_write_dataset_refuses_to_clobber(tmp_path):

@@ -232,7 +232,10 @@ def _tags(text):
 @click.option("--include", default=None, metavar="TAGS", help="Comma-separated style tags every clock has (e.g. roman).")
 @click.option("--exclude", default=None, metavar="TAGS", help="Comma-separated style tags no clock has (e.g. roman,square).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
-def render_clocks(count, size, seed, out, png, include, exclude, overwrite):
+@click.option("--renderer", type=click.Choice(["zoo", "matplotlib"]), default="zoo", show_default=True,
+              help="The project's renderer (the one readers train on), or an independent matplotlib one "
+                   "(no style tags).")
+def render_clocks(count, size, seed, out, png, include, exclude, overwrite, renderer):
     """Render analog clocks in the Leiden "tell the time" format.
 
     Writes images.npy (N, H, W) uint8 grayscale and labels.npy (N, 2) [hour 0-11,
@@ -242,6 +245,7 @@ def render_clocks(count, size, seed, out, png, include, exclude, overwrite):
     Examples:
       zoo render-clocks --count 1000 --out clocks/
       zoo render-clocks --count 48 --size 150 --png --include roman --out roman/
+      zoo render-clocks --count 2000 --renderer matplotlib --out unseen/
     """
     import numpy
     import tqdm
@@ -251,6 +255,9 @@ def render_clocks(count, size, seed, out, png, include, exclude, overwrite):
     target = pathlib.Path(out)
     if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
         raise errors.ZooError(f"--out {out} exists and is not empty; pass --overwrite to replace it")
+    if renderer != "zoo" and (include or exclude):
+        raise errors.ZooError(f"--include and --exclude are style tags of the zoo renderer; the {renderer} "
+                              "renderer has none")
     try:  # Check the tags before drawing anything.
         clockface.sample_style(numpy.random.default_rng(0), _tags(include), _tags(exclude))
     except ValueError as error:
@@ -262,7 +269,7 @@ def render_clocks(count, size, seed, out, png, include, exclude, overwrite):
         try:
             path = clockface.write_dataset(
                 out, count, seed, size=size, png=png, include=_tags(include), exclude=_tags(exclude),
-                progress=progress, overwrite=overwrite,
+                progress=progress, overwrite=overwrite, renderer=renderer,
             )
         except ValueError as error:
             raise errors.ZooError(str(error)) from None

@@ -1795,6 +1795,7 @@ def write_dataset(
     progress=None,
     overwrite=False,
     chunk=500,
+    renderer="zoo",
 ):
     """Render a data set to disk in the Leiden format.
 
@@ -1822,6 +1823,8 @@ def write_dataset(
             far, called after every chunk.
         overwrite: Replace an existing non-empty ``out_dir``.
         chunk: Images rendered per step (progress granularity).
+        renderer: ``"zoo"`` (this module) or ``"matplotlib"``: the independent
+            renderer :mod:`zoo.mplclocks`, which has no style tags.
 
     Returns:
         ``pathlib.Path`` of the written directory.
@@ -1840,6 +1843,18 @@ def write_dataset(
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be callable or None, got {progress!r}")
+    if renderer == "matplotlib":
+        if include or exclude:
+            raise ValueError("the matplotlib renderer has no style tags: drop include and exclude")
+        from zoo import mplclocks
+
+        def batch(step, start):
+            return mplclocks.render(step, seed, size, start=start)[:2]
+    elif renderer == "zoo":
+        def batch(step, start):
+            return render_batch(step, seed, size, include, exclude, start=start)
+    else:
+        raise ValueError(f"renderer must be 'zoo' or 'matplotlib', got {renderer!r}")
     # Check the styles can be sampled before writing anything.
     sample_style(np.random.default_rng(0), include, exclude)
     out_path = Path(out_dir)
@@ -1866,7 +1881,7 @@ def write_dataset(
         done = 0
         while done < count:
             step = min(chunk, count - done)
-            batch_images, batch_labels = render_batch(step, seed, size, include, exclude, start=done)
+            batch_images, batch_labels = batch(step, done)
             images[done : done + step] = batch_images
             labels[done : done + step] = batch_labels
             if png:
@@ -1884,7 +1899,7 @@ def write_dataset(
             lines += [f"png/{index:0{digits}d}.png,{hour},{minute}" for index, (hour, minute) in enumerate(labels)]
             (temporary / "labels.csv").write_text("\n".join(lines) + "\n")
         info = {
-            "generator": "zoo.clockface",
+            "generator": "zoo.mplclocks" if renderer == "matplotlib" else "zoo.clockface",
             "count": count,
             "seed": seed,
             "size": size,

@@ -318,7 +318,7 @@ def draw_clock(rng, hour, minute, offset=0.0, size=128, **factors):
     return _paint(_Canvas(size), rng, hour, minute, float(offset), factors)
 
 
-def render(count, seed, size=128, progress=False):
+def render(count, seed, size=128, progress=False, start=0):
     """-> (images, labels, factors)
 
     images: uint8 array (count, size, size), grayscale, 0 black .. 255 white.
@@ -327,9 +327,11 @@ def render(count, seed, size=128, progress=False):
     (keys and values as in ``FACTORS``).
     Clock i depends only on ``rng = np.random.default_rng([seed, i])``: it is
     ``draw_clock(rng, hour, minute, offset, size)`` after ``hour = rng.integers(12)``,
-    ``minute = rng.integers(60)``, ``offset = rng.uniform(-0.5, 0.5)``.
+    ``minute = rng.integers(60)``, ``offset = rng.uniform(-0.5, 0.5)``; ``start``
+    skips the first clocks (clocks start .. start + count - 1 of the seed).
     """
     count, seed, size = _whole("count", count, 1), _whole("seed", seed, 0), _whole("size", size, 32)
+    start = _whole("start", start, 0)
     from tqdm import tqdm
 
     canvas = _Canvas(size)
@@ -337,7 +339,7 @@ def render(count, seed, size=128, progress=False):
     labels = np.empty((count, 2), np.int64)
     styles = []
     for i in tqdm(range(count), disable=not progress, desc="mpl clocks", unit="clock"):
-        rng = np.random.default_rng([seed, i])
+        rng = np.random.default_rng([seed, start + i])
         hour, minute, offset = int(rng.integers(12)), int(rng.integers(60)), rng.uniform(-0.5, 0.5)
         images[i], factors, _ = _paint(canvas, rng, hour, minute, offset, {})
         labels[i] = hour, minute
