@@ -375,3 +375,9 @@ def test_load_leiden_missing_files(tmp_path):
     np.save(folder / "images.npy", np.zeros((1, 8, 8), np.uint8))
     with pytest.raises(ValueError, match="labels.npy"):
         clockface.load_leiden(folder)
+
+
+def test_the_cli_offers_every_renderer():
+    from zoo import cli
+
+    assert cli.CLOCK_RENDERERS == clockface.RENDERERS

@@ -223,6 +223,10 @@ def _tags(text):
     return tuple(tag.strip() for tag in text.split(",") if tag.strip()) if text else None
 
 
+# zoo.clockface.RENDERERS, spelt out so that `zoo --help` need not import the renderer.
+CLOCK_RENDERERS = ("zoo", "matplotlib")
+
+
 @cli.command("render-clocks")
 @click.option("--count", type=click.IntRange(min=1), required=True, help="Number of clocks.")
 @click.option("--size", type=click.IntRange(min=32, max=1024), default=150, show_default=True, help="Width and height.")
@@ -232,7 +236,7 @@ def _tags(text):
 @click.option("--include", default=None, metavar="TAGS", help="Comma-separated style tags every clock has (e.g. roman).")
 @click.option("--exclude", default=None, metavar="TAGS", help="Comma-separated style tags no clock has (e.g. roman,square).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
-@click.option("--renderer", type=click.Choice(["zoo", "matplotlib"]), default="zoo", show_default=True,
+@click.option("--renderer", type=click.Choice(CLOCK_RENDERERS), default="zoo", show_default=True,
               help="The project's renderer (the one readers train on), or an independent matplotlib one "
                    "(no style tags).")
 def render_clocks(count, size, seed, out, png, include, exclude, overwrite, renderer):
@@ -323,7 +327,7 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for the tables and figures [default: MODEL/styles, artifacts/styles-NAME for a release; "
                    "-matplotlib appended for --renderer matplotlib].")
-@click.option("--renderer", type=click.Choice(["zoo", "matplotlib"]), default="zoo", show_default=True,
+@click.option("--renderer", type=click.Choice(CLOCK_RENDERERS), default="zoo", show_default=True,
               help="Draw the test clocks with the project's renderer (the one readers train on) or with an "
                    "independent matplotlib one the reader has never seen.")
 def clock_errors(model_dir, count, out, renderer):

@@ -1784,6 +1784,12 @@ def render_batch(count, seed, size=150, include=None, exclude=None, start=0, ret
     return result
 
 
+RENDERERS = ("zoo", "matplotlib")
+"""What clocks can be drawn with: this module (the renderer every reader trains on), or
+the independent :mod:`zoo.mplclocks`, kept apart so that readers can be scored on
+clocks from a renderer they never saw."""
+
+
 def write_dataset(
     out_dir,
     count,
@@ -1854,7 +1860,7 @@ def write_dataset(
         def batch(step, start):
             return render_batch(step, seed, size, include, exclude, start=start)
     else:
-        raise ValueError(f"renderer must be 'zoo' or 'matplotlib', got {renderer!r}")
+        raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
     # Check the styles can be sampled before writing anything.
     sample_style(np.random.default_rng(0), include, exclude)
     out_path = Path(out_dir)

@@ -241,12 +241,6 @@ def _onnx_reader(spec):
         session, model, images[..., None].astype(np.float32), batch_size=64)[0]
 
 
-RENDERERS = ("zoo", "matplotlib")
-"""What ``errors_by_style`` can draw its test clocks with: the project's renderer
-(:mod:`zoo.clockface`, the one every reader trains on) or the independent one
-(:mod:`zoo.mplclocks`), for the error on clocks from a renderer the reader never saw."""
-
-
 def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     """Score a clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
     and break its common-sense error down by style factor.
@@ -254,7 +248,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     ``model_dir`` is a trained run (folder or ``model.keras``, run by Keras) or an
     exported reader (a ``.onnx`` file, an export folder or a release name such as
     ``clock``, run by onnxruntime on the same rendered images). ``renderer`` is one
-    of :data:`RENDERERS`; with ``matplotlib`` the clocks come from
+    of :data:`zoo.clockface.RENDERERS`; with ``matplotlib`` the clocks come from
     :mod:`zoo.mplclocks` and the breakdown is by its factors.
 
     Writes ``styles.csv``, ``styles.json``, ``styles.md``, a bar chart
@@ -265,8 +259,8 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     """
     from zoo import clockface, plots
 
-    if renderer not in RENDERERS:
-        raise errors.ZooError(f"unknown renderer {renderer!r}: choose one of {', '.join(RENDERERS)}")
+    if renderer not in clockface.RENDERERS:
+        raise errors.ZooError(f"unknown renderer {renderer!r}: choose one of {', '.join(clockface.RENDERERS)}")
     name, size, read = (_keras_reader if _is_run(model_dir) else _onnx_reader)(model_dir)
     if renderer == "matplotlib":
         from zoo import mplclocks
