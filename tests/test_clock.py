@@ -147,8 +147,10 @@ def test_generalisation_study_scores_held_out_styles(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "general" / "results.json").read_text())
-    assert [row["test_set"] for row in results] == ["in_style", "only_roman", "only_square"]
+    assert [row["test_set"] for row in results] == ["in_style", "only_roman", "only_square", "unseen_renderer"]
     assert results[0]["ratio_to_in_style"] == pytest.approx(1.0)
+    assert results[3]["count"] == results[0]["count"]
+    assert (tmp_path / "general" / "worst_held_out_training_unseen_renderer.png").is_file()
     hparams = json.loads((tmp_path / "general" / "held_out_training" / "hparams.json").read_text())
     assert hparams["exclude_styles"] == ["roman", "square"] and hparams["loss"] == "mae"
     assert_one_line_error(run_zoo("clock-study", "loss", "--hp", "loss"), "key=value")

@@ -5,8 +5,9 @@
 - ``multihead``: the hour-classifier/minute-regressor model (table 7), beside the
   geometric hands reader;
 - ``generalisation``: a reader trained without some styles (roman numerals and square
-  dials by default), scored on clocks of its own styles and on clocks of only the
-  held-out styles.
+  dials by default), scored on clocks of its own styles, on clocks of only the
+  held-out styles, and on clocks of every style drawn by :mod:`zoo.mplclocks`, the
+  renderer training never used.
 
 Each study trains its rows with the same data, seed and epochs, scores them on the
 same held-out test clocks with the common-sense error, and writes ``results.csv``,
@@ -103,10 +104,16 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
         if study == "generalisation":
             test_sets = {"in_style": {"exclude": HELD_OUT}}
             test_sets.update({f"only_{tag}": {"include": (tag,)} for tag in HELD_OUT})
+            test_sets["unseen_renderer"] = "matplotlib"
         for label, styles in test_sets.items():
             if styles is None:
                 splits, _ = clock.load_clocks(config, data, seed)
                 images, labels = splits["test"].images, splits["test"].labels
+            elif styles == "matplotlib":  # every style, drawn by the renderer training never used
+                from zoo import mplclocks
+
+                count = clock.split_counts(config)[2]
+                images, labels, _ = mplclocks.render(count, clock.TEST_SEED, config["image_size"])
             else:
                 count = clock.split_counts(config)[2]
                 images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], **styles)
