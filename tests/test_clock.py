@@ -310,6 +310,20 @@ def test_teacher_forcing_reads_in_the_true_frame_early_and_serves_the_image_only
     assert np.abs(served[:, -6:] - taught).max() > 1e-3  # an untrained localiser is elsewhere
 
 
+def test_polar_localiser_view_size():
+    # localiser_size: the localiser sees the image resized to at most that size; the
+    # polar strip is still sampled from the full image.
+    entry = registry.get("clock_polar")
+    for image_size, localiser_size, seen in ((96, 64, 64), (96, 48, 48), (64, 96, 64)):
+        model = entry.build(entry.resolve({"image_size": image_size, "width": 8, "polar_width": 4,
+                                           "localiser_size": localiser_size}))
+        views = [layer for layer in model.layers if layer.name == "localiser_view"]
+        assert bool(views) == (image_size > localiser_size)
+        # Heatmaps at a quarter of the view.
+        assert tuple(model.get_layer("loc_heatmaps").output.shape[1:3]) == (seen // 4, seen // 4)
+        assert model.get_layer("polar").input[0].shape[1] == image_size
+
+
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"
     result = run_zoo(

@@ -1007,10 +1007,10 @@ class Trainer:
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
-                decode_window=3):
+                decode_window=3, localiser_size=64):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
-    A localiser CNN on a 64x64 view finds five keypoints (pivot, the rim at 12 and
+    A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
     at 3 o'clock, the two hand tips) as soft-argmax heatmaps, taught by the
     renderer's geometry. The
     first three define the dial's affine frame; :class:`PolarSampler` unrolls the
@@ -1041,8 +1041,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     inputs, x = _image_input(image_size)
 
     view = x
-    if image_size > 64:
-        view = keras.layers.Resizing(64, 64, interpolation="bilinear", name="localiser_view")(x)
+    if image_size > localiser_size:
+        view = keras.layers.Resizing(localiser_size, localiser_size, interpolation="bilinear", name="localiser_view")(x)
     stem, *stages = _strided_stages(view, width, stem="loc_stem", stage="loc", with_stem=True)
     # Heatmaps at a quarter (or half) of the view's resolution, from every stage: the
     # fine stages say exactly where an edge is, the coarse ones which edge is the 12
@@ -1554,7 +1554,7 @@ def _register_all():
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
-                      teacher_forcing=0.0, decode_window=3),
+                      teacher_forcing=0.0, decode_window=3, localiser_size=64),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
