@@ -148,3 +148,17 @@ def test_errors_name_the_argument():
         clocktime.from_minutes(float("nan"))
     with pytest.raises(ValueError, match="hour"):
         clocktime.to_minutes("three", 5)
+
+
+def test_a_reader_no_better_than_guessing_is_flagged():
+    assert clocktime.GUESSING_CSE == 180
+    assert clocktime.no_better_than_guessing({"test_cse_mean": 35.6}) is None
+    assert clocktime.no_better_than_guessing({"test_accuracy": 0.98}) is None
+    warning = clocktime.no_better_than_guessing({"test_cse_mean": 178.9})
+    assert "178.9" in warning and "--seed" in warning and "\n" not in warning
+    assert clocktime.no_better_than_guessing({"test_cse_mean": 151.0}) is not None
+    assert clocktime.no_better_than_guessing({"test_cse_mean": 149.0}) is None
+    # What guessing gives, measured: random readings against random times.
+    rng = np.random.default_rng(0)
+    guessed = clocktime.common_sense_error(rng.uniform(0, 720, 100_000), rng.uniform(0, 720, 100_000)).mean()
+    assert guessed == pytest.approx(clocktime.GUESSING_CSE, rel=0.01)

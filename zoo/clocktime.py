@@ -123,6 +123,21 @@ def common_sense_error(t_pred, t_true):
     return _scalar_or_array(np.minimum(difference, MINUTES_PER_DIAL - difference))
 
 
+GUESSING_CSE = MINUTES_PER_DIAL / 4
+"""The mean common-sense error of readings that ignore the clock (uniform on 0-360 min)."""
+
+
+def no_better_than_guessing(metrics, margin=30.0):
+    """A one-line warning when a clock reader's test mean error is within ``margin``
+    minutes of :data:`GUESSING_CSE` (its readings ignore the clock: with the polar
+    reader, hand heads that never locked on), else None."""
+    mean = (metrics or {}).get("test_cse_mean")
+    if mean is None or mean < GUESSING_CSE - margin:
+        return None
+    return (f"warning: mean error {mean:.1f} min is about what guessing gives ({GUESSING_CSE:.0f}): this reader "
+            "did not learn to read the hands; train again with another --seed (or a lower learning_rate)")
+
+
 def cse_summary(t_pred, t_true):
     """Summary statistics of the common sense error over a set of readings.
 
