@@ -703,11 +703,22 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
 
 
+def keras_mean_error(served, images, labels):
+    """The mean common-sense error of the served reader's Keras run on these clocks,
+    decoded as its card says."""
+    import keras
+
+    network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
+    outputs = network.predict(images[..., None].astype("float32"), verbose=0)
+    card = json.loads((served["clock_export"] / "card.json").read_text())
+    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
+    return float(clocktime.common_sense_error(minutes, truth).mean())
+
+
 def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
     # The release reader, run by onnxruntime on the rendered test clocks, scores what
     # its Keras run scores on the same clocks: the same images, seed and decoding.
-    import keras
-
     from zoo import clock
 
     out = tmp_path / "styles"
@@ -717,12 +728,7 @@ def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
     assert rows[0]["factor"] == "all" and rows[0]["count"] == 24
 
     images, labels = clockface.render_batch(24, clock.TEST_SEED, size=serve_models.CLOCK_SIZE)
-    network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
-    outputs = network.predict(images[..., None].astype("float32"), verbose=0)
-    card = json.loads((served["clock_export"] / "card.json").read_text())
-    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
-    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
-    assert rows[0]["cse_mean"] == pytest.approx(float(clocktime.common_sense_error(minutes, truth).mean()), abs=0.05)
+    assert rows[0]["cse_mean"] == pytest.approx(keras_mean_error(served, images, labels), abs=0.05)
     for name in ("styles.csv", "styles.md", "styles.png", "worst.png"):
         assert (out / name).stat().st_size > 0, name
 
@@ -734,8 +740,6 @@ def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp
     # --renderer matplotlib: the reader is scored on zoo.mplclocks' clocks (the held-out
     # seed), broken down by that renderer's own factors, with the same figure as
     # reading those very images with Keras.
-    import keras
-
     from zoo import clock, mplclocks
 
     out = tmp_path / "styles"
@@ -747,12 +751,7 @@ def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp
     assert {row["factor"] for row in rows} == {"all", *factors[0]}
     assert sum(row["count"] for row in rows if row["factor"] == "hand_shape") == 16
 
-    network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
-    outputs = network.predict(images[..., None].astype("float32"), verbose=0)
-    card = json.loads((served["clock_export"] / "card.json").read_text())
-    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
-    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
-    assert rows[0]["cse_mean"] == pytest.approx(float(clocktime.common_sense_error(minutes, truth).mean()), abs=0.05)
+    assert rows[0]["cse_mean"] == pytest.approx(keras_mean_error(served, images, labels), abs=0.05)
     assert (out / "worst.png").stat().st_size > 0
 
     bad = zoo(served, "clock-errors", "--model", "clock", "--renderer", "povray", "--out", tmp_path / "b")
