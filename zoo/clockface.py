@@ -1857,12 +1857,13 @@ def write_dataset(
         def batch(step, start):
             return mplclocks.render(step, seed, size, start=start)[:2]
     elif renderer == "zoo":
+        # Check the styles can be sampled before writing anything.
+        sample_style(np.random.default_rng(0), include, exclude)
+
         def batch(step, start):
             return render_batch(step, seed, size, include, exclude, start=start)
     else:
         raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
-    # Check the styles can be sampled before writing anything.
-    sample_style(np.random.default_rng(0), include, exclude)
     out_path = Path(out_dir)
     if out_path.exists():
         if not out_path.is_dir():

@@ -104,19 +104,14 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
         if study == "generalisation":
             test_sets = {"in_style": {"exclude": HELD_OUT}}
             test_sets.update({f"only_{tag}": {"include": (tag,)} for tag in HELD_OUT})
-            test_sets["unseen_renderer"] = "matplotlib"
+            test_sets["unseen_renderer"] = {"renderer": "matplotlib"}  # every style, drawn by the other renderer
         for label, styles in test_sets.items():
             if styles is None:
                 splits, _ = clock.load_clocks(config, data, seed)
                 images, labels = splits["test"].images, splits["test"].labels
-            elif styles == "matplotlib":  # every style, drawn by the renderer training never used
-                from zoo import mplclocks
-
-                count = clock.split_counts(config)[2]
-                images, labels, _ = mplclocks.render(count, clock.TEST_SEED, config["image_size"])
             else:
-                count = clock.split_counts(config)[2]
-                images, labels, _ = clock.render(count, clock.TEST_SEED, config["image_size"], **styles)
+                images, labels, _ = held_out_clocks(clock.split_counts(config)[2], config["image_size"], progress=True,
+                                                **styles)
             truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
             predicted, _ = clock.predict_minutes(model, images, decode)
             summary = clocktime.cse_summary(predicted, truth)
@@ -248,6 +243,32 @@ def _onnx_reader(spec):
         session, model, images[..., None].astype(np.float32), batch_size=64)[0]
 
 
+def held_out_clocks(count, size, renderer="zoo", include=None, exclude=None, progress=False, with_styles=False):
+    """The first ``count`` held-out test clocks (:data:`zoo.clock.TEST_SEED`) of a
+    renderer (:data:`zoo.clockface.RENDERERS`): the training renderer's (cached, as
+    training rendered them; ``include``/``exclude`` pick its styles) or
+    :mod:`zoo.mplclocks`'s.
+
+    Returns:
+        ``(images, labels, styles)``; ``styles`` (with ``with_styles``, else None) are
+        :class:`zoo.clockface.ClockStyle` objects, or the matplotlib clocks' factor dicts.
+    """
+    from zoo import clockface
+
+    if renderer not in clockface.RENDERERS:
+        raise errors.ZooError(f"unknown renderer {renderer!r}: choose one of {', '.join(clockface.RENDERERS)}")
+    if renderer == "matplotlib":
+        from zoo import mplclocks
+
+        images, labels, styles = mplclocks.render(count, clock.TEST_SEED, size, progress=progress)
+        return images, labels, styles if with_styles else None
+    images, labels, _ = clock.render(count, clock.TEST_SEED, size, include=include, exclude=exclude,
+                                     progress=progress)
+    # Their styles drawn alone (a fraction of rendering's time).
+    styles = clockface.batch_styles(count, clock.TEST_SEED, include, exclude) if with_styles else None
+    return images, labels, styles
+
+
 def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     """Score a clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
     and break its common-sense error down by style factor.
@@ -264,21 +285,11 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     Returns:
         the rows, as in ``styles.json``.
     """
-    from zoo import clockface, plots
+    from zoo import plots
 
-    if renderer not in clockface.RENDERERS:
-        raise errors.ZooError(f"unknown renderer {renderer!r}: choose one of {', '.join(clockface.RENDERERS)}")
     name, size, read = (_keras_reader if _is_run(model_dir) else _onnx_reader)(model_dir)
-    if renderer == "matplotlib":
-        from zoo import mplclocks
-
-        images, labels, styles = mplclocks.render(count, clock.TEST_SEED, size, progress=progress)
-        factors = tuple(styles[0])
-    else:
-        # The test clocks training already rendered (cached), and their styles drawn alone.
-        images, labels, _ = clock.render(count, clock.TEST_SEED, size, progress=progress)
-        styles = clockface.batch_styles(count, clock.TEST_SEED)
-        factors = STYLE_FACTORS
+    images, labels, styles = held_out_clocks(count, size, renderer, progress=progress, with_styles=True)
+    factors = STYLE_FACTORS if renderer == "zoo" else tuple(styles[0])
     predicted = read(images)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
