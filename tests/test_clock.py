@@ -3,6 +3,7 @@
 import json
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 
@@ -324,17 +325,33 @@ def test_polar_localiser_view_size():
         assert model.get_layer("polar").input[0].shape[1] == image_size
 
 
+def test_polar_head_norm():
+    # head_norm: the radius and angle-context layers are normalised before their
+    # ReLUs, and the teacher-forced trainer shares those layers with the served model.
+    entry = registry.get("clock_polar")
+    base = {"image_size": 64, "width": 8, "polar_width": 4}
+    assert entry.resolve()["head_norm"] is True  # on by default
+    plain = entry.build(entry.resolve({**base, "head_norm": False}))
+    names = {layer.name for layer in plain.layers}
+    assert "polar_radius_bn" not in names and plain.get_layer("polar_head").use_bias
+    model = entry.build(entry.resolve({**base, "head_norm": True, "teacher_forcing": 0.5}))
+    for name in ("polar_radius", "polar_head"):
+        assert not model.get_layer(name).use_bias
+        assert isinstance(model.get_layer(f"{name}_bn"), keras.layers.BatchNormalization)
+    trainer = training.fitting_model(model)
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+    assert len(model.weights) == len(plain.weights) + 2 * 4 - 2  # two BNs (4 weights each), two biases fewer
+
+
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"
     result = run_zoo(
         "train", "clock_polar", "--epochs", "2", "--quiet", "--out", out, "--hp", "teacher_forcing=0.5",
         "--hp", "image_size=64", "--hp", "width=8", "--hp", "polar_width=4",
-        "--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16",
+        "--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16", "--hp", "head_norm=false",
     )
     assert result.returncode == 0, result.stderr
     assert 0 <= json.loads((out / "metrics.json").read_text())["test_cse_mean"] <= 360
-    import keras
-
     saved = keras.saving.load_model(out / "model.keras")
     assert [tensor.name for tensor in saved.inputs] == ["image"]
     assert not any(isinstance(layer, clock.TeacherFrame) for layer in saved.layers)
@@ -354,6 +371,14 @@ def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
                           "does not take the run's weights")
     assert not (tmp_path / "wide").exists()
     assert_one_line_error(run_zoo("rebuild", "--model", out, "--out", out), "must differ")
+
+    # A run saved before head_norm existed was built without it, whatever today's default.
+    config = json.loads((out / "hparams.json").read_text())
+    del config["head_norm"]
+    (out / "hparams.json").write_text(json.dumps(config))
+    assert training.load_run(out)[1]["head_norm"] is False
+    result = run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", tmp_path / "older")
+    assert result.returncode == 0, result.stderr
 
 
 def test_peak_mean_reads_the_main_mode():

@@ -1007,7 +1007,7 @@ class Trainer:
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
-                decode_window=3, localiser_size=64):
+                decode_window=3, localiser_size=64, head_norm=True):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1032,6 +1032,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`EpochSchedule`),
     so the reader learns while the localiser is still poor instead of waiting for it.
     The saved model is the image-only reader either way.
+
+    ``head_norm`` batch-normalises the two layers that collapse the radius and
+    widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
+    without it a third of their units could die early in training and the hand
+    heads then never locked on (the demo recipe at ``--seed 7``).
 
     Each head's direction is the mean of its distribution within ``decode_window``
     bins of its peak (:class:`PeakMean`; 0 = the whole distribution,
@@ -1071,6 +1076,12 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
 
     heads = [head for head, _ in (POLAR_HEADS if three_head else POLAR_HEADS[:3])]
 
+    def head_conv(y, name, kernel):
+        if not head_norm:
+            return layer(keras.layers.Conv2D, name, polar_width * 4, kernel, activation="relu")(y)
+        y = layer(keras.layers.Conv2D, name, polar_width * 4, kernel, use_bias=False)(y)
+        return layer(keras.layers.ReLU, f"{name}_relu")(layer(keras.layers.BatchNormalization, f"{name}_bn")(y))
+
     def read(frame):
         polar = layer(PolarSampler, "polar", radii, angles)(x, frame)
         # Where column 0 is: a convolution along a circle is blind to it, and "12 is
@@ -1085,9 +1096,9 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         # Collapse the radius axis: a hand's length and width tell hour from minute hand.
-        y = layer(keras.layers.Conv2D, "polar_radius", polar_width * 4, (radii // 8, 1), activation="relu")(y)
+        y = head_conv(y, "polar_radius", (radii // 8, 1))
         y = layer(CircularPad, "polar_head_pad", 4)(y)
-        y = layer(keras.layers.Conv2D, "polar_head", polar_width * 4, (1, 9), activation="relu")(y)
+        y = head_conv(y, "polar_head", (1, 9))
         scores = layer(keras.layers.Conv2D, "polar_scores", len(heads), 1)(y)
         scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(heads)))(scores)
         scores = layer(keras.layers.Permute, "polar_by_head", (2, 1))(scores)
@@ -1554,7 +1565,7 @@ def _register_all():
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
-                      teacher_forcing=0.0, decode_window=3, localiser_size=64),
+                      teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
@@ -1562,6 +1573,7 @@ def _register_all():
         ),
         signature=registry.Signature(outputs=("hour", "minute", "keypoints")),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
+        earlier=dict(head_norm=False),  # runs saved before head_norm was added (and on)
         **common,
     )(clock_polar)
     registry.register(

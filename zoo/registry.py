@@ -63,11 +63,18 @@ class Entry:
     tiny: dict
     description: str
     family: str
+    earlier: dict = dataclasses.field(default_factory=dict)
 
     @property
     def settings(self):
         """Every tunable key with its default: builder keywords, then fit settings."""
         return {**self.defaults, **self.fit}
+
+    def saved(self, config):
+        """A run's saved config as the code that saved it read it: settings added to
+        the entry since then take the value such runs were built with (``earlier``),
+        not today's default."""
+        return {**self.earlier, **config}
 
     def resolve(self, *layers):
         """Defaults overridden by each dict in ``layers``, type-checked."""
@@ -97,6 +104,7 @@ def register(
     signature=Signature(),
     describe=None,
     tiny=None,
+    earlier=None,
 ):
     """Declare a registry entry on its builder.
 
@@ -114,6 +122,8 @@ def register(
         signature: the export signature.
         describe: ``describe(entry, config) -> dict`` of decoding facts for the model card.
         tiny: overrides that make the model small and fast, for tests.
+        earlier: for settings whose default changed, the value runs saved without
+            that key were built with, so that they still load, rebuild and evaluate.
 
     Returns:
         A decorator that records the entry and returns the builder unchanged, so one
@@ -151,6 +161,7 @@ def register(
             tiny=dict(tiny or {}),
             description=" ".join(doc.split("\n\n")[0].split()),
             family=builder.__module__,
+            earlier=dict(earlier or {}),
         )
         return builder
 

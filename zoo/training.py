@@ -320,7 +320,8 @@ def train(
 
 
 def load_run(model_dir):
-    """Load a run folder's model and resolved hyperparameters.
+    """Load a run folder's model and resolved hyperparameters (settings added to its
+    entry since it was saved at the values it was built with: ``Entry.saved``).
 
     Raises:
         ZooError: the folder or its files are missing or unreadable.
@@ -337,6 +338,8 @@ def load_run(model_dir):
     except Exception as error:  # Keras wraps corrupt archives in several exception types.
         raise errors.ZooError(f"cannot load {model_file}: {str(error).splitlines()[0][:200]}") from None
     config = json.loads(config_file.read_text()) if config_file.exists() else None
+    if config is not None and model.name in registry.names():
+        config = registry.get(model.name).saved(config)
     return model, config
 
 
