@@ -120,7 +120,7 @@ def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, q
       zoo train cifar10_airbench --data cifar10-jpg.zip --out runs/air
     """
     _quiet_tensorflow()
-    from zoo import clocktime, training
+    from zoo import training
 
     result = training.train(
         entry, data=data, epochs=epochs, overrides=overrides, hparams_file=hparams_file, seed=seed, jit=jit,
@@ -129,9 +129,6 @@ def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, q
     click.echo(f"[zoo] {entry}: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] {result['train_seconds']:.0f} s of training, {result['samples_per_second']:.0f} samples/s, "
                f"jit_compile={result['jit_compile']}; wrote {result['path']}")
-    warning = clocktime.no_better_than_guessing(result["metrics"])
-    if warning:
-        click.secho(f"[zoo] {warning}", fg="yellow", err=True)
 
 
 @cli.command()

@@ -63,9 +63,6 @@ def main(out, count, quick):
         click.echo(f"trained in {run['train_seconds']:.0f} s ({time.perf_counter() - started:.0f} s with rendering); "
                    f"test clocks: mean error {metrics['test_cse_mean']:.1f} min, median "
                    f"{metrics['test_cse_median']:.1f} min, {100 * metrics['test_cse_within_5']:.0f}% within 5 min")
-        warning = clocktime.no_better_than_guessing(metrics)
-        if warning:
-            click.secho(warning, fg="yellow", err=True)
 
         step(3, "exporting to ONNX and SavedModel (checker, onnxruntime session, parity with Keras)")
         started = time.perf_counter()

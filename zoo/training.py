@@ -20,9 +20,10 @@ import os
 import pathlib
 import platform
 import shutil
+import sys
 import time
 
-from zoo import errors, hparams, registry
+from zoo import clocktime, errors, hparams, registry
 
 JIT_POLICIES = ("auto", "on", "off")
 
@@ -292,6 +293,9 @@ def train(
     )
     train_seconds = time.perf_counter() - started
     metrics = entry.evaluate(model, splits, config)
+    warning = clocktime.no_better_than_guessing(metrics)
+    if warning:  # every caller (zoo train, make demo, the studies) hears it
+        print(f"[zoo] {warning}", file=sys.stderr, flush=True)
 
     model.save(partial / "model.keras")
     history_data = {key: [float(value) for value in values] for key, values in history.history.items()}
