@@ -417,6 +417,34 @@ def test_turned_frame_hints_turn_the_whole_frame_about_its_pivot():
     np.testing.assert_array_equal(exact["frame_hint"].numpy(), keypoints[:, :3])
 
 
+def test_quarter_frame_teaches_the_dial_axis_nearest_the_top():
+    # Dials turned by every angle, squashed along one axis; x right, y down.
+    turns = np.radians(np.arange(-178.0, 180.0, 7.0)).astype("float32")  # none at a tie (45 degrees)
+    centre = np.array([0.5, 0.45], dtype="float32")
+    twelve = np.stack([np.sin(turns), -np.cos(turns)], axis=1) * 0.3
+    three = np.stack([np.cos(turns), np.sin(turns)], axis=1) * 0.2
+    tips = np.full((len(turns), 2, 2), 0.6, dtype="float32")
+    keypoints = np.concatenate([np.broadcast_to(centre, (len(turns), 1, 2)), (centre + twelve)[:, None],
+                                (centre + three)[:, None], tips], axis=1).astype("float32")
+    keypoints[0] = np.nan  # a clock without keypoints stays without
+    moved = clock.quarter_frame({"keypoints": keypoints, "polar_training": keypoints})
+    assert moved["polar_training"] is keypoints
+    out = np.asarray(moved["keypoints"])
+    assert np.isnan(out[0]).all()
+    out, keypoints, turns = out[1:], keypoints[1:], turns[1:]
+    quarters = np.round(turns / (np.pi / 2))
+    expected = turns - quarters * np.pi / 2  # the 12 taught is the axis within 45 degrees of the top
+    offset = out[:, 1] - out[:, 0]
+    np.testing.assert_allclose(np.arctan2(offset[:, 0], -offset[:, 1]), expected, atol=1e-5)
+    # The taught 3 is a quarter clockwise of the taught 12, both on the dial's own axes.
+    offset3 = out[:, 2] - out[:, 0]
+    np.testing.assert_allclose(np.arctan2(offset3[:, 0], -offset3[:, 1]), expected + np.pi / 2, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(offset, axis=1), np.where(quarters % 2 == 0, 0.3, 0.2), atol=1e-6)
+    np.testing.assert_array_equal(out[:, [0, 3, 4]], keypoints[:, [0, 3, 4]])
+    upright = quarters == 0
+    np.testing.assert_allclose(out[upright], keypoints[upright], atol=1e-6)
+
+
 def test_quarter_turns_agree_between_keypoints_images_and_layers():
     clocks = clock.render(16, 5, 64, progress=False)
     quarters = clock.quarter_of(clocks.geometry)

@@ -290,6 +290,40 @@ def rotate_batch(images, targets, probability, seed=None):
     return turned, moved
 
 
+def quarter_frame(targets):
+    """Localiser targets whose 12 and 3 o'clock rim points are the dial's axes turned
+    by whole quarters so that the "12" is the one nearest the top of the image.
+
+    Which axis carries the 12 is told only by a numeral or mark a few pixels wide in
+    the localiser's view, while the axes themselves (pivot, rim, the dial's squash)
+    are plain to see. Taught the true 12, the localiser puts it at the top of a
+    turned clock anyway; taught this, it finds a frame that is right up to a quarter
+    turn, and the polar reader's 12 and 3 heads, whose targets stay the true marks,
+    find which quarter. The ``polar_training`` targets are left as they are.
+
+    Args:
+        targets: dict with ``keypoints`` (N, P, 2) in image coordinates, x right,
+            y down: pivot, rim at 12, rim at 3 first.
+
+    Returns:
+        the dict with ``keypoints`` re-targeted.
+    """
+    import tensorflow as tf
+
+    points = targets["keypoints"]
+    centre = points[:, 0]
+    twelve, three = points[:, 1] - centre, points[:, 2] - centre
+    axes = tf.stack([twelve, three, -twelve, -three], axis=1)  # clockwise order
+    upward = -axes[..., 1] / (tf.norm(axes, axis=-1) + 1e-9)
+    quarter = tf.argmax(tf.where(tf.math.is_nan(upward), tf.zeros_like(upward), upward), axis=1, output_type=tf.int32)
+    new_twelve = tf.gather(axes, quarter, batch_dims=1)
+    new_three = tf.gather(axes, (quarter + 1) % 4, batch_dims=1)
+    moved = dict(targets)
+    moved["keypoints"] = tf.concat([points[:, :1], (centre + new_twelve)[:, None], (centre + new_three)[:, None],
+                                    points[:, 3:]], axis=1)
+    return moved
+
+
 class EpochSchedule(keras.callbacks.Callback):
     """Sets a pipeline variable (a share of the training clocks) at each epoch's start
     to ``value(epoch, epochs)``, epochs 0-based: when turned clocks start
@@ -366,6 +400,8 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
         dataset = dataset.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
         if training and rotation is not None:
             dataset = dataset.map(lambda x, y: rotate_batch(x, y, rotation), num_parallel_calls=tf.data.AUTOTUNE)
+        if config.get("quarter_frame"):  # what the localiser is taught, in every split
+            dataset = dataset.map(lambda x, y: (x, quarter_frame(y)), num_parallel_calls=tf.data.AUTOTUNE)
         if hint:  # the trainer's extra input; validation reads in the localiser's frame
             share = teaching if training else 0.0
             turn = float(config.get("teacher_turn", 0.0))
@@ -1566,7 +1602,8 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True),
-        fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, **CLOCK_FIT),
+        fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
+                 **CLOCK_FIT),
         space=lambda hp: dict(
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
             keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),
