@@ -300,6 +300,9 @@ def quarter_frame(targets):
     turned clock anyway; taught this, it finds a frame that is right up to a quarter
     turn, and the polar reader's 12 and 3 heads, whose targets stay the true marks,
     find which quarter. The ``polar_training`` targets are left as they are.
+    Off by default (fit setting ``quarter_frame``): at the demo's settings the 12
+    head did not learn to find a turned clock's 12 this way, alone or with half the
+    training clocks turned (the README's results).
 
     Args:
         targets: dict with ``keypoints`` (N, P, 2) in image coordinates, x right,
