@@ -305,7 +305,7 @@ def quarter_frame(targets):
     training clocks turned (the README's results).
 
     Args:
-        targets: dict with ``keypoints`` (N, P, 2) in image coordinates, x right,
+        targets: dict with ``keypoints`` (N, P, 2) in [0, 1] image coordinates, x right,
             y down: pivot, rim at 12, rim at 3 first.
 
     Returns:
