@@ -292,7 +292,8 @@ def rotate_batch(images, targets, probability, seed=None):
 
 def quarter_frame(targets):
     """Localiser targets whose 12 and 3 o'clock rim points are the dial's axes turned
-    by whole quarters so that the "12" is the one nearest the top of the image.
+    back by the clock's quarter (:func:`quarter_of`), so that the "12" is the axis
+    within about 45 degrees of the top of the image.
 
     Which axis carries the 12 is told only by a numeral or mark a few pixels wide in
     the localiser's view, while the axes themselves (pivot, rim, the dial's squash)
@@ -316,9 +317,10 @@ def quarter_frame(targets):
     points = targets["keypoints"]
     centre = points[:, 0]
     twelve, three = points[:, 1] - centre, points[:, 2] - centre
-    axes = tf.stack([twelve, three, -twelve, -three], axis=1)  # clockwise order
-    upward = -axes[..., 1] / (tf.norm(axes, axis=-1) + 1e-9)
-    quarter = tf.argmax(tf.where(tf.math.is_nan(upward), tf.zeros_like(upward), upward), axis=1, output_type=tf.int32)
+    # The dial's axes clockwise from its 12; a 12 turned k quarters clockwise leaves
+    # axis -k (mod 4) at the top.
+    axes = tf.stack([twelve, three, -twelve, -three], axis=1)
+    quarter = tf.math.floormod(-_quarter_of_points(points), 4)
     new_twelve = tf.gather(axes, quarter, batch_dims=1)
     new_three = tf.gather(axes, (quarter + 1) % 4, batch_dims=1)
     moved = dict(targets)
@@ -992,6 +994,14 @@ def _twelve_turn(points):
     return keras.ops.arctan2(towards[:, 0], -towards[:, 1]) / (2 * np.pi)
 
 
+def _quarter_of_points(points):
+    """:func:`quarter_of` in graph ops: how many clockwise quarter turns (0-3,
+    nearest) the 12 is from the top, from keypoints (N, P, 2)."""
+    import tensorflow as tf
+
+    return tf.math.floormod(tf.cast(tf.round(_twelve_turn(points) * 4), tf.int32), 4)
+
+
 POLAR_HEADS = (("hour", 3), ("minute", 4), ("twelve", 1), ("three", 2))
 """The polar reader's heads, in output order, and the keypoint (index into
 :data:`zoo.clockface.GEOMETRY_POINTS`) each one finds; without ``three_head`` the
@@ -1469,7 +1479,7 @@ def upright_data(entry, config, path=None, seed=42, limit=None):
             # are where the turned clocks a reader meets often lie.
             images, moved = rotate_batch(images, {"keypoints": points}, config["rotate_augment"])
             points = moved["keypoints"]
-        quarters = tf.math.floormod(tf.cast(tf.round(_twelve_turn(points) * 4), tf.int32), 4)
+        quarters = _quarter_of_points(points)
         return images, targets(quarters, points)
 
     train = splits["train"]
