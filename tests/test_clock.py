@@ -343,6 +343,33 @@ def test_polar_head_norm():
     assert len(model.weights) == len(plain.weights) + 2 * 4 - 2  # two BNs (4 weights each), two biases fewer
 
 
+def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
+    # rim_angles: the 12 and 3 heads read a strip of their own, of the dial's outer ring
+    # only, sampled at rim_angles angles; the hand heads keep the hands' strip.
+    image = np.zeros((1, 64, 64, 1), "float32")
+    image[0, 8:11, 31:33] = 255.0  # a mark just below the rim at 12: radius 0.85 of 26 pixels
+    frame = np.array([[[0.5, 0.5], [0.5, 0.5 - 26 / 64], [0.5 + 26 / 64, 0.5]]], "float32")
+    rim = np.asarray(clock.PolarSampler(16, 360, inner=0.3)(image, frame))[0, :, :, 0]
+    row, column = np.unravel_index(rim.argmax(), rim.shape)
+    assert abs(0.3 + (row + 0.5) / 16 * 0.75 - 0.85) < 0.1 and (column < 5 or column > 354)
+    assert np.asarray(clock.PolarSampler(16, 360)(image, frame))[0, :, :, 0].argmax(axis=0)[0] != row
+
+    entry = registry.get("clock_polar")
+    base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
+    assert entry.resolve()["rim_angles"] == 0  # off by default
+    model = entry.build(entry.resolve({**base, "rim_angles": 360}))
+    assert tuple(model.get_layer("rim").output.shape[1:3]) == (16, 360)
+    assert model.get_layer("polar_scores").filters == 2 and model.get_layer("rim_scores").filters == 2
+    assert tuple(model.get_layer("polar_all_scores").output.shape[1:]) == (4, 120)
+    trainer = training.fitting_model(model)
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    outputs = model.predict(images, verbose=0)
+    assert np.asarray(outputs["polar_training"]).shape == (2, 4 * 120 + 6)
+    with pytest.raises(ValueError, match="multiple of angles"):
+        entry.build(entry.resolve({**base, "rim_angles": 200}))
+
+
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"
     result = run_zoo(

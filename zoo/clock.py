@@ -777,19 +777,20 @@ class PolarSampler(keras.layers.Layer):
     the dial point at radius ``r`` (in dial radii) and angle ``a`` (clockwise from
     12) is ``c + r sin(a) (t3 - c) + r cos(a) (t12 - c)`` in the image: an affine
     frame, so rotation, scale, offset, squash and shear of the clock are undone.
-    Row ``i`` of the output is radius ``(i + 0.5) / radii * reach``; column ``j`` is the
+    Row ``i`` of the output is radius ``inner + (i + 0.5) / radii * (reach - inner)``; column ``j`` is the
     angle ``(j + 0.5) / angles`` of a turn, the same bins as :class:`CircularMean`.
     A hand becomes a bar along the radius axis at its angle's column.
 
     Bilinear sampling by flat gathers, which export to ONNX as plain ``Gather`` ops.
     """
 
-    def __init__(self, radii=16, angles=120, reach=1.05, **kwargs):
+    def __init__(self, radii=16, angles=120, reach=1.05, inner=0.0, **kwargs):
         super().__init__(**kwargs)
         self.radii = radii
         self.angles = angles
         self.reach = reach
-        radius = (np.arange(radii) + 0.5) / radii * reach
+        self.inner = inner
+        radius = inner + (np.arange(radii) + 0.5) / radii * (reach - inner)
         angle = 2 * np.pi * (np.arange(angles) + 0.5) / angles
         self.along_three = (radius[:, None] * np.sin(angle)[None, :]).astype("float32")
         self.along_twelve = (radius[:, None] * np.cos(angle)[None, :]).astype("float32")
@@ -835,7 +836,8 @@ class PolarSampler(keras.layers.Layer):
         return (image_shape[0], self.radii, self.angles, 1)
 
     def get_config(self):
-        return {**super().get_config(), "radii": self.radii, "angles": self.angles, "reach": self.reach}
+        return {**super().get_config(), "radii": self.radii, "angles": self.angles, "reach": self.reach,
+                "inner": self.inner}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -1056,7 +1058,7 @@ class Trainer:
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
-                decode_window=3, localiser_size=64, head_norm=True):
+                decode_window=3, localiser_size=64, head_norm=True, rim_angles=0):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1081,6 +1083,12 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     ``teacher_forcing`` of the epochs (the pipeline draws it, :class:`EpochSchedule`),
     so the reader learns while the localiser is still poor instead of waiting for it.
     The saved model is the image-only reader either way.
+
+    ``rim_angles`` > 0 gives the 12 and 3 heads a strip of their own: the dial's outer
+    ring only (radius 0.3 to 1.05, where numerals, a 12 marker and brand text sit)
+    sampled at ``rim_angles`` angles (a multiple of ``angles``), so a numeral a few
+    pixels wide is not averaged away by the hands' coarser strip before the heads
+    tell a 12 from an 11. 0 (the default) reads the marks from the hands' strip.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1124,12 +1132,39 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         return made[name]
 
     heads = [head for head, _ in (POLAR_HEADS if three_head else POLAR_HEADS[:3])]
+    if rim_angles and rim_angles % angles:
+        raise ValueError(f"rim_angles ({rim_angles}) must be a multiple of angles ({angles})")
+    # The heads read from the hands' strip; with a rim strip, the marks' heads read from it.
+    strip_heads = heads[:2] if rim_angles else heads
 
     def head_conv(y, name, kernel):
         if not head_norm:
             return layer(keras.layers.Conv2D, name, polar_width * 4, kernel, activation="relu")(y)
         y = layer(keras.layers.Conv2D, name, polar_width * 4, kernel, use_bias=False)(y)
         return layer(keras.layers.ReLU, f"{name}_relu")(layer(keras.layers.BatchNormalization, f"{name}_bn")(y))
+
+    def read_rim(frame):
+        """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
+        marks = len(heads) - len(strip_heads)
+        rim = layer(PolarSampler, "rim", radii, rim_angles, inner=0.3)(x, frame)
+        y = layer(AngleChannels, "rim_angle")(layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim))
+        # Full angular resolution for the first layer only, then the hands' angle bins.
+        pools = ((1, 1), (2, rim_angles // angles), (2, 1), (2, 1))
+        for index, (filters, pool) in enumerate(zip((polar_width, polar_width * 2, polar_width * 2, polar_width * 4),
+                                                    pools), start=1):
+            if index > 1:
+                y = layer(keras.layers.MaxPooling2D, f"rim{index}_pool", pool)(y)
+            y = layer(CircularPad, f"rim{index}_pad", 1)(y)
+            y = layer(keras.layers.ZeroPadding2D, f"rim{index}_rpad", ((1, 1), (0, 0)))(y)
+            y = layer(keras.layers.Conv2D, f"rim{index}", filters, 3, use_bias=False)(y)
+            y = layer(keras.layers.BatchNormalization, f"rim{index}_bn")(y)
+            y = layer(keras.layers.ReLU, f"rim{index}_relu")(y)
+        y = head_conv(y, "rim_radius", (radii // 8, 1))
+        y = layer(CircularPad, "rim_head_pad", 4)(y)
+        y = head_conv(y, "rim_head", (1, 9))
+        scores = layer(keras.layers.Conv2D, "rim_scores", marks, 1)(y)
+        scores = layer(keras.layers.Reshape, "rim_flat", (angles, marks))(scores)
+        return layer(keras.layers.Permute, "rim_by_head", (2, 1))(scores)
 
     def read(frame):
         polar = layer(PolarSampler, "polar", radii, angles)(x, frame)
@@ -1148,9 +1183,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = head_conv(y, "polar_radius", (radii // 8, 1))
         y = layer(CircularPad, "polar_head_pad", 4)(y)
         y = head_conv(y, "polar_head", (1, 9))
-        scores = layer(keras.layers.Conv2D, "polar_scores", len(heads), 1)(y)
-        scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(heads)))(scores)
+        scores = layer(keras.layers.Conv2D, "polar_scores", len(strip_heads), 1)(y)
+        scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(strip_heads)))(scores)
         scores = layer(keras.layers.Permute, "polar_by_head", (2, 1))(scores)
+        if rim_angles:
+            scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([scores, read_rim(frame)])
         directions = {}
         for index, head in enumerate(heads):
             logits = layer(TakeRow, f"{head}_logits", index)(scores)
@@ -1614,7 +1651,7 @@ def _register_all():
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
-                      teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True),
+                      teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
