@@ -369,6 +369,21 @@ def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     with pytest.raises(ValueError, match="multiple of angles"):
         entry.build(entry.resolve({**base, "rim_angles": 200}))
 
+    # rim_prior: the rim network is blind to the angle, so a clock turned about its
+    # pivot (the strip shifted along the angle) moves its scores by as many bins;
+    # a learned per-angle prior is added after.
+    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True}))
+    assert "rim_angle" not in {layer.name for layer in model.layers}
+    content = keras.Model(model.get_layer("rim").output, model.get_layer("rim_by_head").output)
+    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 360, 1)).astype("float32")
+    scores = np.asarray(content(strip))
+    shifted = np.asarray(content(np.roll(strip, 3 * 7, axis=2)))
+    np.testing.assert_allclose(np.roll(scores, 7, axis=2), shifted, atol=1e-4)
+    prior = model.get_layer("rim_prior")
+    assert prior.prior.shape == (2, 120) and not np.asarray(prior.prior).any()
+    prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (2, 1)))
+    np.testing.assert_allclose(np.asarray(prior(scores)), scores + np.arange(120), atol=1e-4)
+
 
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"

@@ -876,6 +876,22 @@ class AngleChannels(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class AnglePrior(keras.layers.Layer):
+    """Adds a learned score per (head, angle) to angle scores (N, heads, angles): how
+    likely each direction is before looking, which a network blind to the angle
+    cannot express itself. Starts at zero (no preference)."""
+
+    def build(self, input_shape):
+        self.prior = self.add_weight(name="prior", shape=tuple(input_shape[1:]), initializer="zeros")
+
+    def call(self, inputs):
+        return inputs + self.prior[None]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class TakeRow(keras.layers.Layer):
     """Row ``index`` of a (N, rows, columns) tensor."""
 
@@ -1058,7 +1074,7 @@ class Trainer:
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
-                decode_window=3, localiser_size=64, head_norm=True, rim_angles=0):
+                decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1089,6 +1105,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     sampled at ``rim_angles`` angles (a multiple of ``angles``), so a numeral a few
     pixels wide is not averaged away by the hands' coarser strip before the heads
     tell a 12 from an 11. 0 (the default) reads the marks from the hands' strip.
+    With ``rim_prior`` the rim strip is not told each column's angle: its network is
+    then blind to where column 0 is (circular convolutions shift with the strip), so
+    it must find a 12 by what it looks like, wherever the localiser's frame put it,
+    and a learned score per angle (:class:`AnglePrior`) added to its scores carries
+    "12 is where the localiser put it" for dials that show no 12.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1147,7 +1168,9 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
         marks = len(heads) - len(strip_heads)
         rim = layer(PolarSampler, "rim", radii, rim_angles, inner=0.3)(x, frame)
-        y = layer(AngleChannels, "rim_angle")(layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim))
+        y = layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim)
+        if not rim_prior:
+            y = layer(AngleChannels, "rim_angle")(y)
         # Full angular resolution for the first layer only, then the hands' angle bins.
         pools = ((1, 1), (2, rim_angles // angles), (2, 1), (2, 1))
         for index, (filters, pool) in enumerate(zip((polar_width, polar_width * 2, polar_width * 2, polar_width * 4),
@@ -1164,7 +1187,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = head_conv(y, "rim_head", (1, 9))
         scores = layer(keras.layers.Conv2D, "rim_scores", marks, 1)(y)
         scores = layer(keras.layers.Reshape, "rim_flat", (angles, marks))(scores)
-        return layer(keras.layers.Permute, "rim_by_head", (2, 1))(scores)
+        scores = layer(keras.layers.Permute, "rim_by_head", (2, 1))(scores)
+        return layer(AnglePrior, "rim_prior")(scores) if rim_prior else scores
 
     def read(frame):
         polar = layer(PolarSampler, "polar", radii, angles)(x, frame)
@@ -1651,7 +1675,8 @@ def _register_all():
     registry.register(
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
-                      teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0),
+                      teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
+                      rim_prior=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
