@@ -384,6 +384,16 @@ def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (2, 1)))
     np.testing.assert_allclose(np.asarray(prior(scores)), scores + np.arange(120), atol=1e-4)
 
+    # rim_with_strip: the hands' strip keeps its own 12 and 3 heads; the rim's scores
+    # are added to theirs.
+    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True, "rim_with_strip": True}))
+    assert model.get_layer("polar_scores").filters == 4 and model.get_layer("rim_scores").filters == 2
+    parts = keras.Model(model.inputs, [model.get_layer(name).output for name in
+                                       ("polar_by_head", "rim_prior", "polar_all_scores")])
+    strip, rim, both = (np.asarray(value) for value in parts({"image": images}))
+    np.testing.assert_allclose(both[:, :2], strip[:, :2], atol=1e-5)
+    np.testing.assert_allclose(both[:, 2:], strip[:, 2:] + rim, atol=1e-4)
+
 
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"

@@ -892,6 +892,25 @@ class AnglePrior(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class SliceRows(keras.layers.Layer):
+    """Rows ``start`` to ``stop`` of a (N, rows, columns) tensor."""
+
+    def __init__(self, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        self.start = start
+        self.stop = stop
+
+    def call(self, inputs):
+        return inputs[:, self.start:self.stop, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.stop - self.start, input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "start": self.start, "stop": self.stop}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class TakeRow(keras.layers.Layer):
     """Row ``index`` of a (N, rows, columns) tensor."""
 
@@ -1074,7 +1093,8 @@ class Trainer:
 
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
-                decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False):
+                decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
+                rim_with_strip=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1110,6 +1130,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     it must find a 12 by what it looks like, wherever the localiser's frame put it,
     and a learned score per angle (:class:`AnglePrior`) added to its scores carries
     "12 is where the localiser put it" for dials that show no 12.
+    ``rim_with_strip`` keeps the hands' strip's own 12 and 3 heads (which know the
+    angle) and adds the rim strip's scores to theirs.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1156,7 +1178,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     if rim_angles and rim_angles % angles:
         raise ValueError(f"rim_angles ({rim_angles}) must be a multiple of angles ({angles})")
     # The heads read from the hands' strip; with a rim strip, the marks' heads read from it.
-    strip_heads = heads[:2] if rim_angles else heads
+    strip_heads = heads[:2] if rim_angles and not rim_with_strip else heads
 
     def head_conv(y, name, kernel):
         if not head_norm:
@@ -1166,7 +1188,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
 
     def read_rim(frame):
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
-        marks = len(heads) - len(strip_heads)
+        marks = len(heads) - 2
         rim = layer(PolarSampler, "rim", radii, rim_angles, inner=0.3)(x, frame)
         y = layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim)
         if not rim_prior:
@@ -1210,7 +1232,12 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         scores = layer(keras.layers.Conv2D, "polar_scores", len(strip_heads), 1)(y)
         scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(strip_heads)))(scores)
         scores = layer(keras.layers.Permute, "polar_by_head", (2, 1))(scores)
-        if rim_angles:
+        if rim_angles and rim_with_strip:
+            hands = layer(SliceRows, "polar_hand_scores", 0, 2)(scores)
+            marks = layer(SliceRows, "polar_mark_scores", 2, len(heads))(scores)
+            marks = layer(keras.layers.Add, "mark_scores")([marks, read_rim(frame)])
+            scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([hands, marks])
+        elif rim_angles:
             scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([scores, read_rim(frame)])
         directions = {}
         for index, head in enumerate(heads):
@@ -1676,7 +1703,7 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
-                      rim_prior=False),
+                      rim_prior=False, rim_with_strip=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
