@@ -1186,6 +1186,23 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = layer(keras.layers.Conv2D, name, polar_width * 4, kernel, use_bias=False)(y)
         return layer(keras.layers.ReLU, f"{name}_relu")(layer(keras.layers.BatchNormalization, f"{name}_bn")(y))
 
+    def circular_conv(y, name, filters):
+        """3x3 convolution, batch norm and ReLU on a polar map, wrapping round the angle."""
+        y = layer(CircularPad, f"{name}_pad", 1)(y)
+        y = layer(keras.layers.ZeroPadding2D, f"{name}_rpad", ((1, 1), (0, 0)))(y)
+        y = layer(keras.layers.Conv2D, name, filters, 3, use_bias=False)(y)
+        return layer(keras.layers.ReLU, f"{name}_relu")(layer(keras.layers.BatchNormalization, f"{name}_bn")(y))
+
+    def angle_scores(y, prefix, count):
+        """Scores (N, count, angles) from a polar feature map (N, radii // 8, angles, C)."""
+        # Collapse the radius axis: a hand's length and width tell hour from minute hand.
+        y = head_conv(y, f"{prefix}_radius", (radii // 8, 1))
+        y = layer(CircularPad, f"{prefix}_head_pad", 4)(y)
+        y = head_conv(y, f"{prefix}_head", (1, 9))
+        scores = layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1)(y)
+        scores = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, count))(scores)
+        return layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1))(scores)
+
     def read_rim(frame):
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
         marks = len(heads) - 2
@@ -1193,23 +1210,15 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim)
         if not rim_prior:
             y = layer(AngleChannels, "rim_angle")(y)
-        # Full angular resolution for the first layer only, then the hands' angle bins.
-        pools = ((1, 1), (2, rim_angles // angles), (2, 1), (2, 1))
-        for index, (filters, pool) in enumerate(zip((polar_width, polar_width * 2, polar_width * 2, polar_width * 4),
-                                                    pools), start=1):
-            if index > 1:
-                y = layer(keras.layers.MaxPooling2D, f"rim{index}_pool", pool)(y)
-            y = layer(CircularPad, f"rim{index}_pad", 1)(y)
-            y = layer(keras.layers.ZeroPadding2D, f"rim{index}_rpad", ((1, 1), (0, 0)))(y)
-            y = layer(keras.layers.Conv2D, f"rim{index}", filters, 3, use_bias=False)(y)
-            y = layer(keras.layers.BatchNormalization, f"rim{index}_bn")(y)
-            y = layer(keras.layers.ReLU, f"rim{index}_relu")(y)
-        y = head_conv(y, "rim_radius", (radii // 8, 1))
-        y = layer(CircularPad, "rim_head_pad", 4)(y)
-        y = head_conv(y, "rim_head", (1, 9))
-        scores = layer(keras.layers.Conv2D, "rim_scores", marks, 1)(y)
-        scores = layer(keras.layers.Reshape, "rim_flat", (angles, marks))(scores)
-        scores = layer(keras.layers.Permute, "rim_by_head", (2, 1))(scores)
+        # Full angular resolution for the first layer only (pooled before the next),
+        # then the hands' angle bins.
+        pools = ((2, rim_angles // angles), (2, 1), (2, 1))
+        y = circular_conv(y, "rim1", polar_width)
+        for index, (filters, pool) in enumerate(zip((polar_width * 2, polar_width * 2, polar_width * 4), pools),
+                                                start=2):
+            y = layer(keras.layers.MaxPooling2D, f"rim{index}_pool", pool)(y)
+            y = circular_conv(y, f"rim{index}", filters)
+        scores = angle_scores(y, "rim", marks)
         return layer(AnglePrior, "rim_prior")(scores) if rim_prior else scores
 
     def read(frame):
@@ -1218,20 +1227,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         # where the localiser put it" is the right guess for dials that carry no 12 mark.
         y = layer(AngleChannels, "polar_angle")(layer(keras.layers.Rescaling, "polar_rescale", 1.0 / 255)(polar))
         for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
-            y = layer(CircularPad, f"polar{index}_pad", 1)(y)
-            y = layer(keras.layers.ZeroPadding2D, f"polar{index}_rpad", ((1, 1), (0, 0)))(y)
-            y = layer(keras.layers.Conv2D, f"polar{index}", filters, 3, use_bias=False)(y)
-            y = layer(keras.layers.BatchNormalization, f"polar{index}_bn")(y)
-            y = layer(keras.layers.ReLU, f"polar{index}_relu")(y)
+            y = circular_conv(y, f"polar{index}", filters)
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
-        # Collapse the radius axis: a hand's length and width tell hour from minute hand.
-        y = head_conv(y, "polar_radius", (radii // 8, 1))
-        y = layer(CircularPad, "polar_head_pad", 4)(y)
-        y = head_conv(y, "polar_head", (1, 9))
-        scores = layer(keras.layers.Conv2D, "polar_scores", len(strip_heads), 1)(y)
-        scores = layer(keras.layers.Reshape, "polar_flat", (angles, len(strip_heads)))(scores)
-        scores = layer(keras.layers.Permute, "polar_by_head", (2, 1))(scores)
+        scores = angle_scores(y, "polar", len(strip_heads))
         if rim_angles and rim_with_strip:
             hands = layer(SliceRows, "polar_hand_scores", 0, 2)(scores)
             marks = layer(SliceRows, "polar_mark_scores", 2, len(heads))(scores)
