@@ -892,25 +892,6 @@ class AnglePrior(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SliceRows(keras.layers.Layer):
-    """Rows ``start`` to ``stop`` of a (N, rows, columns) tensor."""
-
-    def __init__(self, start, stop, **kwargs):
-        super().__init__(**kwargs)
-        self.start = start
-        self.stop = stop
-
-    def call(self, inputs):
-        return inputs[:, self.start:self.stop, :]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.stop - self.start, input_shape[2])
-
-    def get_config(self):
-        return {**super().get_config(), "start": self.start, "stop": self.stop}
-
-
-@keras.saving.register_keras_serializable(package="zoo")
 class TakeRow(keras.layers.Layer):
     """Row ``index`` of a (N, rows, columns) tensor."""
 
@@ -1231,11 +1212,9 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         scores = angle_scores(y, "polar", len(strip_heads))
-        if rim_angles and rim_with_strip:
-            hands = layer(SliceRows, "polar_hand_scores", 0, 2)(scores)
-            marks = layer(SliceRows, "polar_mark_scores", 2, len(heads))(scores)
-            marks = layer(keras.layers.Add, "mark_scores")([marks, read_rim(frame)])
-            scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([hands, marks])
+        if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
+            rim = layer(keras.layers.ZeroPadding1D, "rim_below_hands", (2, 0))(read_rim(frame))
+            scores = layer(keras.layers.Add, "polar_all_scores")([scores, rim])
         elif rim_angles:
             scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([scores, read_rim(frame)])
         directions = {}
