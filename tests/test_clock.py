@@ -395,6 +395,31 @@ def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     np.testing.assert_allclose(both[:, 2:], strip[:, 2:] + rim, atol=1e-4)
 
 
+def test_polar_geometry_stays_float32_in_mixed_precision():
+    # The convolutions compute in bfloat16; keypoints, frames, sampling and the heads'
+    # scores in float32; the float32 twin takes the weights and reads the same.
+    entry = registry.get("clock_polar")
+    config = entry.resolve({"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5,
+                            "rim_angles": 360, "rim_prior": True, "rim_with_strip": True})
+    keras.utils.set_random_seed(3)
+    with training.dtype_policy("mixed_bfloat16"):
+        mixed = entry.build(config)
+    assert keras.config.dtype_policy().name == "float32"  # restored
+    assert mixed.get_layer("loc_stem").compute_dtype == "bfloat16"
+    assert mixed.get_layer("polar1").compute_dtype == "bfloat16"
+    for name in ("keypoints", "frame", "polar", "rim", "polar_scores", "polar_all_scores", "hour_bins", "hour",
+                 "polar_training"):
+        assert mixed.get_layer(name).compute_dtype == "float32", name
+    assert training.fitting_model(mixed).get_layer("teacher_frame").compute_dtype == "float32"
+    twin = training.float32_twin(entry, config, mixed)
+    assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
+    images = clock.render(4, 11, 64, progress=False).images[..., None].astype("float32")
+    exact, rounded = twin.predict(images, verbose=0), mixed.predict(images, verbose=0)
+    for key in ("hour", "minute", "keypoints"):
+        assert np.asarray(rounded[key]).dtype == np.float32
+        np.testing.assert_allclose(np.asarray(rounded[key]), np.asarray(exact[key]), atol=0.1)
+
+
 def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     out = tmp_path / "polar"
     result = run_zoo(

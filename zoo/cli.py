@@ -107,10 +107,13 @@ data_option = click.option(
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of weights, shuffling and augmentation.")
 @click.option("--jit", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
               help="XLA: auto = on with a GPU, off on CPU (where it is slower).")
+@click.option("--precision", type=click.Choice(["float32", "mixed_bfloat16", "auto"]), default="float32",
+              show_default=True, help="Compute in bfloat16 with float32 weights (auto: where the CPU has bfloat16 "
+              "hardware). The saved and exported model is float32 either way.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: artifacts/ENTRY].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on N examples only (a fixed random subset for classifiers).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, quiet):
+def train(entry, data, epochs, overrides, hparams_file, seed, jit, precision, out, limit, quiet):
     """Train ENTRY and write its run folder (model, hparams, history, metrics, plots).
 
     \b
@@ -124,11 +127,11 @@ def train(entry, data, epochs, overrides, hparams_file, seed, jit, out, limit, q
 
     result = training.train(
         entry, data=data, epochs=epochs, overrides=overrides, hparams_file=hparams_file, seed=seed, jit=jit,
-        out=out, limit=limit, verbose=2 if quiet else 1,
+        out=out, limit=limit, verbose=2 if quiet else 1, precision=precision,
     )
     click.echo(f"[zoo] {entry}: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] {result['train_seconds']:.0f} s of training, {result['samples_per_second']:.0f} samples/s, "
-               f"jit_compile={result['jit_compile']}; wrote {result['path']}")
+               f"jit_compile={result['jit_compile']}, {result['precision']}; wrote {result['path']}")
 
 
 @cli.command()

@@ -1072,6 +1072,13 @@ class Trainer:
         self.model = model
 
 
+# Layers that compute geometry (keypoints, frames, sampling grids, angles) or the
+# heads' scores stay in float32 when the network around them trains in mixed
+# precision (``zoo train --precision mixed_bfloat16``): a pixel coordinate near 100
+# is only good to half a pixel in bfloat16.
+EXACT = dict(dtype="float32")
+
+
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
@@ -1142,9 +1149,9 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     else:
         merged = keras.layers.Concatenate(name="loc_merge")([from_coarse, from_middle, stages[0]])
     merged = _conv_bn_relu(merged, 32, 1, "loc_head")
-    heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps")(merged)
-    keypoints = SpatialSoftArgmax(name="keypoints")(heatmaps)
-    frame = DialFrame(name="frame")(keypoints)
+    heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 1, name="loc_heatmaps", **EXACT)(merged)
+    keypoints = SpatialSoftArgmax(name="keypoints", **EXACT)(heatmaps)
+    frame = DialFrame(name="frame", **EXACT)(keypoints)
 
     # The reader's layers are made once and called on each frame (the served model's
     # and, with teacher forcing, the trainer's), so both graphs share every weight.
@@ -1180,14 +1187,14 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = head_conv(y, f"{prefix}_radius", (radii // 8, 1))
         y = layer(CircularPad, f"{prefix}_head_pad", 4)(y)
         y = head_conv(y, f"{prefix}_head", (1, 9))
-        scores = layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1)(y)
-        scores = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, count))(scores)
-        return layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1))(scores)
+        scores = layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1, **EXACT)(y)
+        scores = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, count), **EXACT)(scores)
+        return layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1), **EXACT)(scores)
 
     def read_rim(frame):
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
         marks = len(heads) - 2
-        rim = layer(PolarSampler, "rim", radii, rim_angles, inner=0.3)(x, frame)
+        rim = layer(PolarSampler, "rim", radii, rim_angles, inner=0.3, **EXACT)(x, frame)
         y = layer(keras.layers.Rescaling, "rim_rescale", 1.0 / 255)(rim)
         if not rim_prior:
             y = layer(AngleChannels, "rim_angle")(y)
@@ -1200,10 +1207,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             y = layer(keras.layers.MaxPooling2D, f"rim{index}_pool", pool)(y)
             y = circular_conv(y, f"rim{index}", filters)
         scores = angle_scores(y, "rim", marks)
-        return layer(AnglePrior, "rim_prior")(scores) if rim_prior else scores
+        return layer(AnglePrior, "rim_prior", **EXACT)(scores) if rim_prior else scores
 
     def read(frame):
-        polar = layer(PolarSampler, "polar", radii, angles)(x, frame)
+        polar = layer(PolarSampler, "polar", radii, angles, **EXACT)(x, frame)
         # Where column 0 is: a convolution along a circle is blind to it, and "12 is
         # where the localiser put it" is the right guess for dials that carry no 12 mark.
         y = layer(AngleChannels, "polar_angle")(layer(keras.layers.Rescaling, "polar_rescale", 1.0 / 255)(polar))
@@ -1213,28 +1220,28 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         scores = angle_scores(y, "polar", len(strip_heads))
         if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
-            rim = layer(keras.layers.ZeroPadding1D, "rim_below_hands", (2, 0))(read_rim(frame))
-            scores = layer(keras.layers.Add, "polar_all_scores")([scores, rim])
+            rim = layer(keras.layers.ZeroPadding1D, "rim_below_hands", (2, 0), **EXACT)(read_rim(frame))
+            scores = layer(keras.layers.Add, "polar_all_scores", **EXACT)([scores, rim])
         elif rim_angles:
-            scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1)([scores, read_rim(frame)])
+            scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1, **EXACT)([scores, read_rim(frame)])
         directions = {}
         for index, head in enumerate(heads):
-            logits = layer(TakeRow, f"{head}_logits", index)(scores)
-            mean = layer(PeakMean, f"{head}_in_frame", angles, decode_window) if decode_window else \
-                layer(CircularMean, f"{head}_in_frame", angles)
-            directions[head] = mean(layer(keras.layers.Softmax, f"{head}_bins")(logits))
+            logits = layer(TakeRow, f"{head}_logits", index, **EXACT)(scores)
+            mean = layer(PeakMean, f"{head}_in_frame", angles, decode_window, **EXACT) if decode_window else \
+                layer(CircularMean, f"{head}_in_frame", angles, **EXACT)
+            directions[head] = mean(layer(keras.layers.Softmax, f"{head}_bins", **EXACT)(logits))
         if three_head:
             marks = [directions["twelve"], directions["three"]]
-            hands = {hand: layer(DialAngle, hand)([directions[hand], *marks]) for hand in ("hour", "minute")}
+            hands = {hand: layer(DialAngle, hand, **EXACT)([directions[hand], *marks]) for hand in ("hour", "minute")}
         else:
-            hands = {hand: layer(RelativeAngle, hand)([directions[hand], directions["twelve"]])
+            hands = {hand: layer(RelativeAngle, hand, **EXACT)([directions[hand], directions["twelve"]])
                      for hand in ("hour", "minute")}
         return {
             **hands,
             "keypoints": keypoints,
-            "polar_training": layer(keras.layers.Concatenate, "polar_training")(
-                [layer(keras.layers.Flatten, "polar_scores_flat")(scores),
-                 layer(keras.layers.Flatten, "frame_flat")(frame)]),
+            "polar_training": layer(keras.layers.Concatenate, "polar_training", **EXACT)(
+                [layer(keras.layers.Flatten, "polar_scores_flat", **EXACT)(scores),
+                 layer(keras.layers.Flatten, "frame_flat", **EXACT)(frame)]),
         }
 
     # One optimiser for both graphs, so the saved model carries the state it trained with.
@@ -1252,7 +1259,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     model = compiled(keras.Model(inputs, read(frame), name=name))
     if teacher_forcing:
         hint = keras.Input(shape=(3, 2), name="frame_hint")
-        taught = TeacherFrame(name="teacher_frame")([frame, hint])
+        taught = TeacherFrame(name="teacher_frame", **EXACT)([frame, hint])
         model.zoo_trainer = Trainer(compiled(keras.Model({"image": inputs, "frame_hint": hint}, read(taught),
                                                          name=name)))
     return model

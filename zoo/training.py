@@ -12,6 +12,7 @@ complete, so an interrupted run never leaves a half-written model where a good
 one was; the same command resumes it from Keras' ``BackupAndRestore`` state.
 """
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -19,6 +20,7 @@ import math
 import os
 import pathlib
 import platform
+import re
 import shutil
 import sys
 import time
@@ -26,6 +28,7 @@ import time
 from zoo import clocktime, errors, hparams, registry
 
 JIT_POLICIES = ("auto", "on", "off")
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")
 
 
 def gpu_available():
@@ -47,6 +50,65 @@ def resolve_jit(policy):
     if policy == "auto":
         return gpu_available()
     return policy == "on"
+
+
+def cpu_has_bfloat16():
+    """Whether the CPU does bfloat16 arithmetic in hardware (AMX or AVX-512 BF16), read
+    from ``/proc/cpuinfo`` (False where there is none)."""
+    try:
+        flags = pathlib.Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return re.search(r"\b(amx_bf16|avx512_bf16)\b", flags) is not None
+
+
+def resolve_precision(policy):
+    """The Keras dtype policy to train under for ``policy``.
+
+    ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights; ``auto`` picks
+    it on a CPU with bfloat16 hardware and no GPU, float32 elsewhere (emulated
+    bfloat16 is slower than float32). Whatever the policy, what is evaluated, saved
+    and exported is a float32 model (:func:`float32_twin`).
+    """
+    if policy not in PRECISIONS:
+        raise errors.ZooError(f"--precision must be one of {', '.join(PRECISIONS)}; received {policy!r}")
+    if policy == "auto":
+        return "mixed_bfloat16" if cpu_has_bfloat16() and not gpu_available() else "float32"
+    return policy
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Build layers under Keras' dtype policy ``name`` (the global one is restored after)."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def float32_twin(entry, config, trained):
+    """The entry built again in float32 and given ``trained``'s weights: the model a
+    mixed-precision run evaluates, saves and exports (ONNX runtimes compute float32;
+    the weights were float32 all along). Its optimiser starts afresh, as after
+    ``zoo rebuild``.
+
+    Raises:
+        ZooError: the two builds' weights differ (names or shapes).
+    """
+    with dtype_policy("float32"):
+        twin = entry.build(config)
+    before = [(weight.path, tuple(weight.shape)) for weight in trained.weights]
+    after = [(weight.path, tuple(weight.shape)) for weight in twin.weights]
+    if before != after:
+        raise errors.ZooError(f"{entry.name} built in float32 does not take its mixed-precision weights")
+    twin.set_weights(trained.get_weights())
+    if twin.optimizer is not None and not twin.optimizer.built:
+        twin.optimizer.build(twin.trainable_variables)
+    return twin
 
 
 def machine():
@@ -213,7 +275,7 @@ def _jsonable(value):
 
 def train(
     name, data=None, epochs=None, overrides=(), hparams_file=None, seed=42, jit="auto", out=None,
-    limit=None, verbose=1, plots=True,
+    limit=None, verbose=1, plots=True, precision="float32",
 ):
     """Train a registry entry and write its run folder.
 
@@ -229,6 +291,7 @@ def train(
         limit: train on the first ``limit`` examples only (quick runs).
         verbose: Keras' progress display (1 = progress bar).
         plots: write ``learning_curves.png``.
+        precision: ``float32`` | ``mixed_bfloat16`` | ``auto`` (:func:`resolve_precision`).
 
     Returns:
         dict: the run's summary (``run.json``'s content, with ``metrics`` and ``path``).
@@ -239,6 +302,7 @@ def train(
     entry = registry.get(name)
     config = resolve_config(entry, hparams_file, overrides, epochs)
     want_jit = resolve_jit(jit)
+    policy = resolve_precision(precision)
     out = pathlib.Path(out or pathlib.Path("artifacts") / name)
     partial = out.with_name(out.name + ".partial")
     # An interrupted run of the same configuration resumes from its backup; a
@@ -253,7 +317,8 @@ def train(
 
     keras.utils.set_random_seed(seed)
     splits = entry.data(entry, config, path=data, seed=seed, limit=limit)
-    model = entry.build(config)
+    with dtype_policy(policy):
+        model = entry.build(config)
     # Some models train through a twin that shares their weights (clock_polar's
     # teacher forcing); the model itself is what is evaluated and saved.
     fitted = fitting_model(model)
@@ -285,13 +350,16 @@ def train(
         callbacks.extend(extra_callbacks(partial, splits=splits) if takes_splits else extra_callbacks(partial))
 
     print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
-          f"(asked {want_jit}, policy {jit}), {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
+          f"(asked {want_jit}, policy {jit}), {policy}, {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
     started = time.perf_counter()
     history = fitted.fit(
         splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=verbose,
         shuffle=False,  # the pipeline shuffles
     )
     train_seconds = time.perf_counter() - started
+    if policy != "float32":
+        model = float32_twin(entry, config, model)
+        model.jit_compile = want_jit
     metrics = entry.evaluate(model, splits, config)
     warning = clocktime.no_better_than_guessing(metrics)
     if warning:  # every caller (zoo train, make demo, the studies) hears it
@@ -306,6 +374,7 @@ def train(
         "seed": seed,
         "jit_policy": jit,
         "jit_compile": bool(model.jit_compile),
+        "precision": policy,
         "epochs": fit_epochs,
         "train_seconds": round(train_seconds, 2),
         "samples_per_second": round(throughput.samples_per_second(), 1),
