@@ -11,8 +11,9 @@ runtime):
   ``zoo generate-faces --count 64`` (fresh subprocesses, median of several runs).
 
 Training (``--train``): for each registry entry at its default size, samples per
-second over synthetic batches with XLA off and on (``model.jit_compile``), their
-ratio, and what the ``auto`` policy picks.
+second over synthetic batches with XLA off and on (``model.jit_compile``) and, XLA
+off, in mixed bfloat16 precision (``zoo train --precision``), the ratios, and what
+the ``auto`` policies pick.
 
 TensorFlow is imported only here, inside the functions that time Keras, never by the
 serve commands. Figures are only meaningful on an idle machine: the load average is
@@ -315,8 +316,9 @@ def _synthetic_batch(model, entry, batch_size, rng):
     return inputs[0] if len(inputs) == 1 else inputs, targets
 
 
-def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0):
-    """Samples per second of ``entry`` (default size) on synthetic batches, XLA ``jit``.
+def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0, precision="float32"):
+    """Samples per second of ``entry`` (default size) on synthetic batches, XLA ``jit``,
+    built under the dtype policy ``precision``.
 
     One warm-up step (the compilation, reported apart), two steps to estimate the
     step time, then as many of the remaining ``steps`` as fit in ``budget_seconds``
@@ -334,7 +336,8 @@ def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0)
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     config = entry.resolve()
-    model = entry.build(config)
+    with training.dtype_policy(precision):
+        model = entry.build(config)
     model.jit_compile = jit
     batch_size = int(min(config.get("batch_size", 32), batch_cap))
     x, y = _synthetic_batch(model, entry, batch_size, np.random.default_rng(seed))
@@ -364,7 +367,7 @@ def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0)
 
 
 def bench_training(entries, steps, log):
-    """The training half: each entry with XLA off and on; returns its JSON section."""
+    """The training half: each entry with XLA off and on, and in bfloat16; returns its JSON section."""
     from zoo import cli, registry, training
 
     cli._quiet_tensorflow()
@@ -372,22 +375,26 @@ def bench_training(entries, steps, log):
     for name in names:
         registry.get(name)  # an unknown name fails before any timing
     auto = training.resolve_jit("auto")
+    auto_precision = training.resolve_precision("auto")
     rows = {}
     for name in names:
         entry = registry.get(name)
         row = {}
-        for label, jit in (("xla_off", False), ("xla_on", True)):
-            log(f"[bench] training {name}, XLA {'on' if jit else 'off'}")
+        for label, jit, precision in (("xla_off", False, "float32"), ("xla_on", True, "float32"),
+                                      ("bfloat16", False, "mixed_bfloat16")):
+            log(f"[bench] training {name}, XLA {'on' if jit else 'off'}, {precision}")
             try:
-                row[label] = time_training(entry, jit, steps)
+                row[label] = time_training(entry, jit, steps, precision=precision)
             except Exception as error:  # one entry failing to compile must not hide the others
                 row[label] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"}
         off, on = row["xla_off"].get("samples_per_second"), row["xla_on"].get("samples_per_second")
         row["xla_speedup"] = round(on / off, 2) if off and on else None
         row["auto_picks"] = "on" if auto else "off"
         row["auto_is_faster"] = None if row["xla_speedup"] is None else (row["xla_speedup"] >= 1.0) == auto
+        half = row["bfloat16"].get("samples_per_second")
+        row["bfloat16_speedup"] = round(half / off, 2) if off and half else None
         rows[name] = row
-    return {"steps": steps, "auto_policy_jit": auto, "entries": rows}
+    return {"steps": steps, "auto_policy_jit": auto, "auto_precision": auto_precision, "entries": rows}
 
 
 # ----------------------------------------------------------------------------- report
@@ -442,16 +449,21 @@ def print_report(report):
     train = report.get("train")
     if train:
         click.echo(f"\ntraining throughput, synthetic batches (up to {train['steps']} steps after a warm-up step); "
-                   f"auto policy: XLA {'on' if train['auto_policy_jit'] else 'off'}")
-        header = f"{'entry':<22} {'batch':>5} {'XLA off /s':>11} {'XLA on /s':>10} {'on/off':>7} {'compile on s':>13}  auto"
+                   f"auto policies: XLA {'on' if train['auto_policy_jit'] else 'off'}, "
+                   f"{train.get('auto_precision', 'float32')}")
+        header = (f"{'entry':<22} {'batch':>5} {'XLA off /s':>11} {'XLA on /s':>10} {'on/off':>7} {'compile on s':>13}  "
+                  f"{'auto':<5} {'bf16 /s':>8} {'bf16/f32':>8}")
         click.echo(header + "\n" + "-" * len(header))
         for name, row in train["entries"].items():
             off, on = row["xla_off"], row["xla_on"]
             if "error" in off or "error" in on:
                 click.echo(f"{name:<22} error: {off.get('error') or on.get('error')}")
                 continue
+            half = row.get("bfloat16") or {}
+            half_text = (f"{half['samples_per_second']:>8.0f} {row['bfloat16_speedup']:>8.2f}" if "samples_per_second" in half
+                         else f"{'error':>8} {'-':>8}" if half else "")
             click.echo(f"{name:<22} {off['batch_size']:>5} {off['samples_per_second']:>11.0f} {on['samples_per_second']:>10.0f} "
-                       f"{row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  {row['auto_picks']}"
+                       f"{row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  {row['auto_picks']:<5} {half_text}"
                        + ("" if on["jit_compile"] else " (Keras turned XLA off)"))
 
 

@@ -680,6 +680,8 @@ def test_bench_measures_every_runtime_and_writes_json(served, tmp_path):
     row = report["train"]["entries"]["mnist_mlp"]
     assert row["xla_off"]["samples_per_second"] > 0 and row["xla_on"]["samples_per_second"] > 0
     assert row["auto_picks"] in ("on", "off") and row["xla_speedup"] > 0
+    assert row["bfloat16"]["samples_per_second"] > 0 and row["bfloat16_speedup"] > 0
+    assert report["train"]["auto_precision"] in ("float32", "mixed_bfloat16")
     assert "targets:" in result.stdout and "mnist_mlp" in result.stdout
 
 
