@@ -241,6 +241,15 @@ def test_dial_angle_undoes_a_sheared_frame():
     relative = np.asarray(clock.RelativeAngle()(inputs[:2]))
     assert np.abs(relative - expected).max() > 0.05  # the shear the 3 mark corrects
 
+    # With a tolerance, a shear within it is still undone; a 3 head that missed (its
+    # direction far from a quarter turn after the 12) is ignored: read against the 12.
+    tolerant = clock.DialAngle(tolerance=20.0)
+    np.testing.assert_allclose(np.asarray(tolerant(inputs)), expected, atol=1e-5)
+    missed_at = twelve_at + np.pi + rng.uniform(-0.5, 0.5, count)  # found the 6, say
+    missed = [inputs[0], inputs[1], np.stack([np.sin(missed_at), np.cos(missed_at)], axis=1).astype("float32")]
+    np.testing.assert_allclose(np.asarray(tolerant(missed)), relative, atol=1e-5)
+    assert np.abs(np.asarray(clock.DialAngle()(missed)) - relative).max() > 0.5
+
 
 def test_polar_loss_reads_the_three_mark_in_the_predicted_frame():
     # Keypoints in an upright frame: each head's loss is lowest when its logits
@@ -449,11 +458,14 @@ def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     assert not (tmp_path / "wide").exists()
     assert_one_line_error(run_zoo("rebuild", "--model", out, "--out", out), "must differ")
 
-    # A run saved before head_norm existed was built without it, whatever today's default.
+    # A run saved before head_norm (or three_tolerance) existed was built without it,
+    # whatever today's default.
     config = json.loads((out / "hparams.json").read_text())
-    del config["head_norm"]
+    assert config["three_tolerance"] == 20.0 and saved.get_layer("hour").tolerance == 20.0
+    del config["head_norm"], config["three_tolerance"]
     (out / "hparams.json").write_text(json.dumps(config))
     assert training.load_run(out)[1]["head_norm"] is False
+    assert training.load_run(out)[1]["three_tolerance"] == 0.0
     result = run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", tmp_path / "older")
     assert result.returncode == 0, result.stderr
 

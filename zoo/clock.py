@@ -937,7 +937,16 @@ class DialAngle(keras.layers.Layer):
     angle read in it. Solving ``hand = a * twelve + b * three`` for the dial
     coordinates ``(b, a)`` undoes that shear. The length (confidence) is the hand's
     length times the two marks' lengths (each capped at 1).
+
+    A 3 mark more than ``tolerance`` degrees from a quarter turn after the 12 is not
+    a shear but a 3 head that missed (on turned clocks it misses twice as often as
+    the 12 head): the hand is then read against the 12 alone, as
+    :class:`RelativeAngle` does. 0 trusts the 3 whatever it says.
     """
+
+    def __init__(self, tolerance=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.tolerance = tolerance
 
     def call(self, inputs):
         ops = keras.ops
@@ -950,6 +959,11 @@ class DialAngle(keras.layers.Layer):
         hand_unit, hand_length = unit(hand)
         twelve_unit, twelve_length = unit(twelve)
         three_unit, three_length = unit(three)
+        if self.tolerance:
+            # A quarter turn clockwise after (sin a, cos a) is (cos a, -sin a).
+            quarter = ops.concatenate([twelve_unit[:, 1:], -twelve_unit[:, :1]], axis=-1)
+            agree = ops.sum(three_unit * quarter, axis=-1, keepdims=True) >= float(np.cos(np.radians(self.tolerance)))
+            three_unit = ops.where(agree, three_unit, quarter)
         # Plane coordinates (x towards 3, y towards 12) are (sin, cos) of the angle.
         determinant = twelve_unit[:, :1] * three_unit[:, 1:] - twelve_unit[:, 1:] * three_unit[:, :1]
         # An upright frame has determinant -1; keep its sign and away from 0.
@@ -961,6 +975,9 @@ class DialAngle(keras.layers.Layer):
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "tolerance": self.tolerance}
 
 
 def _angle_in_frame(frame, points):
@@ -1082,7 +1099,7 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False):
+                rim_with_strip=False, three_tolerance=20.0):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1120,6 +1137,11 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     "12 is where the localiser put it" for dials that show no 12.
     ``rim_with_strip`` keeps the hands' strip's own 12 and 3 heads (which know the
     angle) and adds the rim strip's scores to theirs.
+
+    ``three_tolerance`` (degrees; 0 = off) reads the hands against the 12 alone where
+    the 3 head's direction is further than that from a quarter turn after the 12's
+    (:class:`DialAngle`); decoding only, like ``decode_window``, so a saved run can be
+    re-decoded with ``zoo rebuild --hp three_tolerance=...``.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1232,7 +1254,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             directions[head] = mean(layer(keras.layers.Softmax, f"{head}_bins", **EXACT)(logits))
         if three_head:
             marks = [directions["twelve"], directions["three"]]
-            hands = {hand: layer(DialAngle, hand, **EXACT)([directions[hand], *marks]) for hand in ("hour", "minute")}
+            hands = {hand: layer(DialAngle, hand, three_tolerance, **EXACT)([directions[hand], *marks])
+                     for hand in ("hour", "minute")}
         else:
             hands = {hand: layer(RelativeAngle, hand, **EXACT)([directions[hand], directions["twelve"]])
                      for hand in ("hour", "minute")}
@@ -1688,7 +1711,7 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
-                      rim_prior=False, rim_with_strip=False),
+                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
@@ -1697,7 +1720,8 @@ def _register_all():
         ),
         signature=registry.Signature(outputs=("hour", "minute", "keypoints")),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
-        earlier=dict(head_norm=False),  # runs saved before head_norm was added (and on)
+        # Runs saved before these settings were added (and on by default).
+        earlier=dict(head_norm=False, three_tolerance=0.0),
         **common,
     )(clock_polar)
     registry.register(
