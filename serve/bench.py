@@ -306,7 +306,9 @@ def _synthetic_batch(model, entry, batch_size, rng):
         items = enumerate(structure if isinstance(structure, (list, tuple)) else [structure])
     targets = {}
     for key, tensor in items:
-        value = rng.uniform(0, 1, (batch_size, *tensor.shape[1:])).astype(np.float32)
+        # clock_polar's reading loss takes the true keypoints, not a target its output's shape.
+        shape = structure["keypoints"].shape[1:] if key == "polar_training" else tensor.shape[1:]
+        value = rng.uniform(0, 1, (batch_size, *shape)).astype(np.float32)
         # Rows summing to one are valid targets for cross-entropy and harmless for MSE.
         targets[key] = value / value.sum(axis=-1, keepdims=True)
     if not isinstance(structure, dict):
