@@ -66,9 +66,10 @@ def resolve_precision(policy):
     """The Keras dtype policy to train under for ``policy``.
 
     ``mixed_bfloat16`` computes in bfloat16 and keeps float32 weights; ``auto`` picks
-    it on a CPU with bfloat16 hardware and no GPU, float32 elsewhere (emulated
-    bfloat16 is slower than float32). Whatever the policy, what is evaluated, saved
-    and exported is a float32 model (:func:`float32_twin`).
+    it on a CPU with bfloat16 hardware and no GPU, float32 elsewhere (where bfloat16
+    would be emulated). Whatever the policy, what is evaluated, saved and exported is
+    a float32 model (:func:`float32_twin`). Whether it pays depends on the model:
+    ``zoo bench --train`` measures it per entry.
     """
     if policy not in PRECISIONS:
         raise errors.ZooError(f"--precision must be one of {', '.join(PRECISIONS)}; received {policy!r}")
