@@ -461,9 +461,9 @@ def print_report(report):
             if "error" in off or "error" in on:
                 click.echo(f"{name:<22} error: {off.get('error') or on.get('error')}")
                 continue
-            half = row.get("bfloat16") or {}
-            half_text = (f"{half['samples_per_second']:>8.0f} {row['bfloat16_speedup']:>8.2f}" if "samples_per_second" in half
-                         else f"{'error':>8} {'-':>8}" if half else "")
+            half = row["bfloat16"]
+            half_text = (f"{'error':>8} {'-':>8}" if "error" in half
+                         else f"{half['samples_per_second']:>8.0f} {row['bfloat16_speedup']:>8.2f}")
             click.echo(f"{name:<22} {off['batch_size']:>5} {off['samples_per_second']:>11.0f} {on['samples_per_second']:>10.0f} "
                        f"{row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  {row['auto_picks']:<5} {half_text}"
                        + ("" if on["jit_compile"] else " (Keras turned XLA off)"))

@@ -102,14 +102,29 @@ def float32_twin(entry, config, trained):
     """
     with dtype_policy("float32"):
         twin = entry.build(config)
-    before = [(weight.path, tuple(weight.shape)) for weight in trained.weights]
-    after = [(weight.path, tuple(weight.shape)) for weight in twin.weights]
-    if before != after:
-        raise errors.ZooError(f"{entry.name} built in float32 does not take its mixed-precision weights")
-    twin.set_weights(trained.get_weights())
-    if twin.optimizer is not None and not twin.optimizer.built:
-        twin.optimizer.build(twin.trainable_variables)
-    return twin
+    mismatch = _weight_mismatch(trained, twin)
+    if mismatch:
+        raise errors.ZooError(f"{entry.name} built in float32 does not take its mixed-precision weights ({mismatch})")
+    return _take_weights(twin, trained)
+
+
+def _weight_mismatch(source, target):
+    """Where ``target``'s weights differ from ``source``'s in names or shapes, or None."""
+    before = [(weight.path, tuple(weight.shape)) for weight in source.weights]
+    after = [(weight.path, tuple(weight.shape)) for weight in target.weights]
+    if before == after:
+        return None
+    differing = next((pair for pair in zip(before, after) if pair[0] != pair[1]), None)
+    return f"{differing[0]} vs {differing[1]}" if differing else f"{len(before)} vs {len(after)} weights"
+
+
+def _take_weights(target, source):
+    """``target`` given ``source``'s weights, with a fresh optimiser state (so that
+    loading the saved model finds what it expects)."""
+    target.set_weights(source.get_weights())
+    if target.optimizer is not None and not target.optimizer.built:
+        target.optimizer.build(target.trainable_variables)
+    return target
 
 
 def machine():
@@ -467,17 +482,11 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     changes = hparams.parse_overrides(overrides) if not isinstance(overrides, dict) else dict(overrides)
     config = entry.resolve(config, changes)
     model = entry.build(config)
-    before = [(weight.path, tuple(weight.shape)) for weight in old.weights]
-    after = [(weight.path, tuple(weight.shape)) for weight in model.weights]
-    if before != after:
-        differing = next((pair for pair in zip(before, after) if pair[0] != pair[1]), None)
-        detail = f"{differing[0]} vs {differing[1]}" if differing else f"{len(before)} vs {len(after)} weights"
-        raise errors.ZooError(f"the rebuilt {entry.name} does not take the run's weights ({detail}); "
+    mismatch = _weight_mismatch(old, model)
+    if mismatch:
+        raise errors.ZooError(f"the rebuilt {entry.name} does not take the run's weights ({mismatch}); "
                               "only settings that leave the weights alone can be rebuilt")
-    model.set_weights(old.get_weights())
-    if model.optimizer is not None and not model.optimizer.built:
-        # A fresh optimiser state, so that loading the saved model finds what it expects.
-        model.optimizer.build(model.trainable_variables)
+    _take_weights(model, old)
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
