@@ -404,6 +404,42 @@ def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     np.testing.assert_allclose(both[:, 2:], strip[:, 2:] + rim, atol=1e-4)
 
 
+def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
+    # mark_context: the 12 and 3 rows get a learned template over every offset round
+    # the circle (zero at first); the hands' rows are left alone.
+    entry = registry.get("clock_polar")
+    base = {"image_size": 64, "width": 8, "polar_width": 4}
+    assert entry.resolve()["mark_context"] is False  # off by default
+    assert not [layer for layer in entry.build(entry.resolve(base)).layers if "context" in layer.name]
+    model = entry.build(entry.resolve({**base, "mark_context": True, "teacher_forcing": 0.5}))
+    template = model.get_layer("polar_context")
+    assert template.kernel.shape == (1, 121, 16, 2) and not np.asarray(template.kernel).any()
+    trainer = training.fitting_model(model)
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    parts = keras.Model(model.inputs, [model.get_layer(name).output for name in
+                                       ("polar_head_relu", "polar_by_head", "polar_with_context")])
+    features, local, scores = (np.asarray(value) for value in parts({"image": images}))
+    np.testing.assert_allclose(scores, local, atol=1e-6)  # starts as the local heads alone
+
+    kernel = np.random.default_rng(1).normal(size=(1, 121, 16, 2)).astype("float32")
+    template.kernel.assign(kernel)
+    features, local, scores = (np.asarray(value) for value in parts({"image": images}))
+    np.testing.assert_allclose(scores[:, :2], local[:, :2], atol=1e-5)  # hour and minute
+    offsets = np.arange(121) - 60
+    expected = np.stack([np.einsum("ndc,dcm->nm", features[:, 0, (angle + offsets) % 120], kernel[0])
+                         for angle in range(120)], axis=-1)
+    np.testing.assert_allclose(scores[:, 2:], local[:, 2:] + expected, rtol=1e-3, atol=1e-3)
+
+    # On the angle-blind rim strip the template keeps the scores turning with the clock.
+    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True, "mark_context": True}))
+    model.get_layer("rim_context").kernel.assign(kernel)
+    content = keras.Model(model.get_layer("rim").output, model.get_layer("rim_with_context").output)
+    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 360, 1)).astype("float32")
+    np.testing.assert_allclose(np.roll(np.asarray(content(strip)), 7, axis=2),
+                               np.asarray(content(np.roll(strip, 3 * 7, axis=2))), atol=1e-3)
+
+
 def test_polar_geometry_stays_float32_in_mixed_precision():
     # The convolutions compute in bfloat16; keypoints, frames, sampling and the heads'
     # scores in float32; the float32 twin takes the weights and reads the same.

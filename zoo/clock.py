@@ -1099,7 +1099,7 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False, three_tolerance=20.0):
+                rim_with_strip=False, three_tolerance=20.0, mark_context=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1142,6 +1142,14 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     the 3 head's direction is further than that from a quarter turn after the 12's
     (:class:`DialAngle`); decoding only, like ``decode_window``, so a saved run can be
     re-decoded with ``zoo rebuild --hp three_tolerance=...``.
+
+    ``mark_context`` adds to the 12 and 3 heads' scores a learned template over the
+    whole circle (:func:`circular_template`: score(a) = sum over every offset d and
+    channel of w[d] * feature(a + d)), so a head can find the 12 from every mark the
+    dial shows at once (the 6 half a turn away, the 3 and 9 a quarter either side,
+    the numerals in order) instead of from the 27 degrees around one mark alone. It
+    starts at zero (the heads' local scores unchanged) and is applied to every strip
+    that scores the marks.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1203,15 +1211,28 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = layer(keras.layers.Conv2D, name, filters, 3, use_bias=False)(y)
         return layer(keras.layers.ReLU, f"{name}_relu")(layer(keras.layers.BatchNormalization, f"{name}_bn")(y))
 
-    def angle_scores(y, prefix, count):
-        """Scores (N, count, angles) from a polar feature map (N, radii // 8, angles, C)."""
+    def angle_scores(y, prefix, count, marks=0):
+        """Scores (N, count, angles) from a polar feature map (N, radii // 8, angles, C);
+        with ``mark_context``, the last ``marks`` rows (the 12 and 3) also get a
+        template over the whole circle."""
         # Collapse the radius axis: a hand's length and width tell hour from minute hand.
         y = head_conv(y, f"{prefix}_radius", (radii // 8, 1))
         y = layer(CircularPad, f"{prefix}_head_pad", 4)(y)
         y = head_conv(y, f"{prefix}_head", (1, 9))
         scores = layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1, **EXACT)(y)
         scores = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, count), **EXACT)(scores)
-        return layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1), **EXACT)(scores)
+        scores = layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1), **EXACT)(scores)
+        if not (mark_context and marks):
+            return scores
+        # The features round the whole circle, one learned weight per offset and channel.
+        y = layer(CircularPad, f"{prefix}_context_pad", angles // 2)(y)
+        context = layer(keras.layers.Conv2D, f"{prefix}_context", marks, (1, 2 * (angles // 2) + 1),
+                        kernel_initializer="zeros", use_bias=False, **EXACT)(y)
+        context = layer(keras.layers.Reshape, f"{prefix}_context_flat", (angles, marks), **EXACT)(context)
+        context = layer(keras.layers.Permute, f"{prefix}_context_by_head", (2, 1), **EXACT)(context)
+        if marks < count:  # the hands' rows come first and are left alone
+            context = layer(keras.layers.ZeroPadding1D, f"{prefix}_context_rows", (count - marks, 0), **EXACT)(context)
+        return layer(keras.layers.Add, f"{prefix}_with_context", **EXACT)([scores, context])
 
     def read_rim(frame):
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
@@ -1228,7 +1249,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
                                                 start=2):
             y = layer(keras.layers.MaxPooling2D, f"rim{index}_pool", pool)(y)
             y = circular_conv(y, f"rim{index}", filters)
-        scores = angle_scores(y, "rim", marks)
+        scores = angle_scores(y, "rim", marks, marks)
         return layer(AnglePrior, "rim_prior", **EXACT)(scores) if rim_prior else scores
 
     def read(frame):
@@ -1240,7 +1261,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             y = circular_conv(y, f"polar{index}", filters)
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
-        scores = angle_scores(y, "polar", len(strip_heads))
+        scores = angle_scores(y, "polar", len(strip_heads), len(strip_heads) - 2)
         if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
             rim = layer(keras.layers.ZeroPadding1D, "rim_below_hands", (2, 0), **EXACT)(read_rim(frame))
             scores = layer(keras.layers.Add, "polar_all_scores", **EXACT)([scores, rim])
@@ -1711,7 +1732,7 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
-                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0),
+                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
