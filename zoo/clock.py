@@ -1739,7 +1739,11 @@ def _register_all():
             polar_width=hp.Choice("polar_width", [8, 16, 24]),
             keypoint_weight=hp.Choice("keypoint_weight", [5.0, 20.0, 50.0]),
         ),
-        signature=registry.Signature(outputs=("hour", "minute", "keypoints")),
+        # Its hand directions are unit (sin, cos) pairs whose logits sum thousands of float32
+        # terms (mark_context: 121 x 64 per score), so Keras and onnxruntime differ by up to
+        # ~2e-4 on a trained reader (rimctx_s42: 1 of 500 test clocks above 1e-4; decoded
+        # times within 7e-5 min). 5e-4 is 0.03 degrees, still far below any conversion fault.
+        signature=registry.Signature(outputs=("hour", "minute", "keypoints"), tolerance=5e-4),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         # Runs saved before these settings were added (and on by default).
         earlier=dict(head_norm=False, three_tolerance=0.0),
