@@ -409,8 +409,10 @@ def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
     # the circle (zero at first); the hands' rows are left alone.
     entry = registry.get("clock_polar")
     base = {"image_size": 64, "width": 8, "polar_width": 4}
-    assert entry.resolve()["mark_context"] is False  # off by default
-    assert not [layer for layer in entry.build(entry.resolve(base)).layers if "context" in layer.name]
+    assert entry.resolve()["mark_context"] is True  # on by default; runs saved before it read as off
+    assert entry.earlier["mark_context"] is False
+    plain = entry.build(entry.resolve({**base, "mark_context": False}))
+    assert not [layer for layer in plain.layers if "context" in layer.name]
     model = entry.build(entry.resolve({**base, "mark_context": True, "teacher_forcing": 0.5}))
     template = model.get_layer("polar_context")
     assert template.kernel.shape == (1, 121, 16, 2) and not np.asarray(template.kernel).any()

@@ -1099,7 +1099,7 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False, three_tolerance=20.0, mark_context=False):
+                rim_with_strip=False, three_tolerance=20.0, mark_context=True):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1149,7 +1149,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     dial shows at once (the 6 half a turn away, the 3 and 9 a quarter either side,
     the numerals in order) instead of from the 27 degrees around one mark alone. It
     starts at zero (the heads' local scores unchanged) and is applied to every strip
-    that scores the marks.
+    that scores the marks. On by default (runs saved before it load without it): at
+    the demo's settings it took the 12 head from 48% to 66% of turned clocks found
+    within 15 degrees and the mean error from 29.1 to 23.4 minutes with the rim strip,
+    to 30.3 without it (README), for about 1.2x the training.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
@@ -1732,7 +1735,7 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
-                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=False),
+                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
@@ -1746,7 +1749,7 @@ def _register_all():
         signature=registry.Signature(outputs=("hour", "minute", "keypoints"), tolerance=5e-4),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         # Runs saved before these settings were added (and on by default).
-        earlier=dict(head_norm=False, three_tolerance=0.0),
+        earlier=dict(head_norm=False, three_tolerance=0.0, mark_context=False),
         **common,
     )(clock_polar)
     registry.register(
