@@ -1144,15 +1144,16 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     re-decoded with ``zoo rebuild --hp three_tolerance=...``.
 
     ``mark_context`` adds to the 12 and 3 heads' scores a learned template over the
-    whole circle (:func:`circular_template`: score(a) = sum over every offset d and
-    channel of w[d] * feature(a + d)), so a head can find the 12 from every mark the
+    whole circle (a convolution as wide as the circle on the circularly padded head
+    features: score(a) = sum over every offset d and channel of w[d] * feature(a + d)), so a head can find the 12 from every mark the
     dial shows at once (the 6 half a turn away, the 3 and 9 a quarter either side,
     the numerals in order) instead of from the 27 degrees around one mark alone. It
     starts at zero (the heads' local scores unchanged) and is applied to every strip
     that scores the marks. On by default (runs saved before it load without it): at
     the demo's settings it took the 12 head from 48% to 66% of turned clocks found
-    within 15 degrees and the mean error from 29.1 to 23.4 minutes with the rim strip,
-    to 30.3 without it (README), for about 1.2x the training.
+    within 15 degrees and the mean error from 29.1 to 23.4 minutes with the rim strip;
+    without the rim strip it read 30.3 (38.7 before, on another machine; README), for
+    about 1.2x the training.
 
     ``head_norm`` batch-normalises the two layers that collapse the radius and
     widen the angle context (``polar_radius``, ``polar_head``) before their ReLUs:
