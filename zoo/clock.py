@@ -1223,20 +1223,27 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
         y = head_conv(y, f"{prefix}_radius", (radii // 8, 1))
         y = layer(CircularPad, f"{prefix}_head_pad", 4)(y)
         y = head_conv(y, f"{prefix}_head", (1, 9))
-        scores = layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1, **EXACT)(y)
-        scores = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, count), **EXACT)(scores)
-        scores = layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1), **EXACT)(scores)
+        scores = by_head(layer(keras.layers.Conv2D, f"{prefix}_scores", count, 1, **EXACT)(y), prefix)
         if not (mark_context and marks):
             return scores
         # The features round the whole circle, one learned weight per offset and channel.
         y = layer(CircularPad, f"{prefix}_context_pad", angles // 2)(y)
         context = layer(keras.layers.Conv2D, f"{prefix}_context", marks, (1, 2 * (angles // 2) + 1),
                         kernel_initializer="zeros", use_bias=False, **EXACT)(y)
-        context = layer(keras.layers.Reshape, f"{prefix}_context_flat", (angles, marks), **EXACT)(context)
-        context = layer(keras.layers.Permute, f"{prefix}_context_by_head", (2, 1), **EXACT)(context)
-        if marks < count:  # the hands' rows come first and are left alone
-            context = layer(keras.layers.ZeroPadding1D, f"{prefix}_context_rows", (count - marks, 0), **EXACT)(context)
-        return layer(keras.layers.Add, f"{prefix}_with_context", **EXACT)([scores, context])
+        return onto_marks(scores, by_head(context, f"{prefix}_context"), f"{prefix}_context_rows",
+                          f"{prefix}_with_context")
+
+    def by_head(y, prefix):
+        """(N, 1, angles, rows) convolution output as scores (N, rows, angles)."""
+        y = layer(keras.layers.Reshape, f"{prefix}_flat", (angles, y.shape[-1]), **EXACT)(y)
+        return layer(keras.layers.Permute, f"{prefix}_by_head", (2, 1), **EXACT)(y)
+
+    def onto_marks(scores, marks, pad_name, add_name):
+        """``marks`` (N, M, angles) added to the last M rows of ``scores``, below the hands'."""
+        rows = scores.shape[1] - marks.shape[1]
+        if rows:
+            marks = layer(keras.layers.ZeroPadding1D, pad_name, (rows, 0), **EXACT)(marks)
+        return layer(keras.layers.Add, add_name, **EXACT)([scores, marks])
 
     def read_rim(frame):
         """Scores (N, marks, angles) of the 12 (and 3) marks from the rim strip."""
@@ -1267,8 +1274,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         scores = angle_scores(y, "polar", len(strip_heads), len(strip_heads) - 2)
         if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
-            rim = layer(keras.layers.ZeroPadding1D, "rim_below_hands", (2, 0), **EXACT)(read_rim(frame))
-            scores = layer(keras.layers.Add, "polar_all_scores", **EXACT)([scores, rim])
+            scores = onto_marks(scores, read_rim(frame), "rim_below_hands", "polar_all_scores")
         elif rim_angles:
             scores = layer(keras.layers.Concatenate, "polar_all_scores", axis=1, **EXACT)([scores, read_rim(frame)])
         directions = {}
@@ -1745,8 +1751,8 @@ def _register_all():
         ),
         # Its hand directions are unit (sin, cos) pairs whose logits sum thousands of float32
         # terms (mark_context: 121 x 64 per score), so Keras and onnxruntime differ by up to
-        # ~2e-4 on a trained reader (rimctx_s42: 1 of 500 test clocks above 1e-4; decoded
-        # times within 7e-5 min). 5e-4 is 0.03 degrees, still far below any conversion fault.
+        # ~2e-4 on a trained reader (a rim-strip reader at demo settings: 1 of 500 test clocks
+        # above 1e-4; decoded times within 7e-5 min). 5e-4 is 0.03 degrees, still far below any conversion fault.
         signature=registry.Signature(outputs=("hour", "minute", "keypoints"), tolerance=5e-4),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         # Runs saved before these settings were added (and on by default).
