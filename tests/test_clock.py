@@ -442,6 +442,37 @@ def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
                                np.asarray(content(np.roll(strip, 3 * 7, axis=2))), atol=1e-3)
 
 
+def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
+    # strip_prior: no angle channels on the hands' strip, so a clock turned about its
+    # pivot (the strip shifted along the angle) moves every head's scores by as many
+    # bins, the whole-circle template included; a learned per-angle prior is added after.
+    entry = registry.get("clock_polar")
+    base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
+    assert entry.resolve()["strip_prior"] is False  # off by default: runs saved before it read as built
+    told = entry.build(entry.resolve(base))
+    assert "polar_angle" in {layer.name for layer in told.layers}
+    assert "polar_prior" not in {layer.name for layer in told.layers}
+    model = entry.build(entry.resolve({**base, "strip_prior": True}))
+    assert "polar_angle" not in {layer.name for layer in model.layers}
+    assert model.get_layer("polar1").kernel.shape[2] == 1  # the image alone, no (sin, cos) channels
+    model.get_layer("polar_context").kernel.assign(
+        np.random.default_rng(1).normal(size=(1, 121, 16, 2)).astype("float32"))
+    content = keras.Model(model.get_layer("polar").output, model.get_layer("polar_with_context").output)
+    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 120, 1)).astype("float32")
+    scores = np.asarray(content(strip))
+    np.testing.assert_allclose(np.roll(scores, 7, axis=2), np.asarray(content(np.roll(strip, 7, axis=2))), atol=1e-3)
+    prior = model.get_layer("polar_prior")
+    assert prior.prior.shape == (4, 120) and not np.asarray(prior.prior).any()
+    prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))
+    np.testing.assert_allclose(np.asarray(prior(scores)), scores + np.arange(120), atol=1e-4)
+    trainer = training.fitting_model(model)
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    parts = keras.Model(model.inputs, [model.get_layer(name).output for name in ("polar_with_context", "polar_prior")])
+    before, after = (np.asarray(value) for value in parts({"image": images}))
+    np.testing.assert_allclose(after, before + np.arange(120), atol=1e-3)  # the prior is what the heads read
+
+
 def test_polar_geometry_stays_float32_in_mixed_precision():
     # The convolutions compute in bfloat16; keypoints, frames, sampling and the heads'
     # scores in float32; the float32 twin takes the weights and reads the same.

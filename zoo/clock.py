@@ -1099,7 +1099,7 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False, three_tolerance=20.0, mark_context=True):
+                rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1137,6 +1137,12 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     "12 is where the localiser put it" for dials that show no 12.
     ``rim_with_strip`` keeps the hands' strip's own 12 and 3 heads (which know the
     angle) and adds the rim strip's scores to theirs.
+
+    ``strip_prior`` makes the hands' strip blind to the angle in the same way (no
+    :class:`AngleChannels`; its scores shift with a turned strip) and adds a learned
+    score per angle (:class:`AnglePrior`) to its heads' scores instead: the 12 head
+    must then find a 12 by what it looks like, and the prior alone carries "12 is
+    where the localiser put it".
 
     ``three_tolerance`` (degrees; 0 = off) reads the hands against the 12 alone where
     the 3 head's direction is further than that from a quarter turn after the 12's
@@ -1266,13 +1272,18 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     def read(frame):
         polar = layer(PolarSampler, "polar", radii, angles, **EXACT)(x, frame)
         # Where column 0 is: a convolution along a circle is blind to it, and "12 is
-        # where the localiser put it" is the right guess for dials that carry no 12 mark.
-        y = layer(AngleChannels, "polar_angle")(layer(keras.layers.Rescaling, "polar_rescale", 1.0 / 255)(polar))
+        # where the localiser put it" is the right guess for dials that carry no 12 mark
+        # (told as channels, or with strip_prior as a learned score per angle).
+        y = layer(keras.layers.Rescaling, "polar_rescale", 1.0 / 255)(polar)
+        if not strip_prior:
+            y = layer(AngleChannels, "polar_angle")(y)
         for index, filters in enumerate((polar_width, polar_width * 2, polar_width * 2, polar_width * 4), start=1):
             y = circular_conv(y, f"polar{index}", filters)
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         scores = angle_scores(y, "polar", len(strip_heads), len(strip_heads) - 2)
+        if strip_prior:
+            scores = layer(AnglePrior, "polar_prior", **EXACT)(scores)
         if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
             scores = onto_marks(scores, read_rim(frame), "rim_below_hands", "polar_all_scores")
         elif rim_angles:
@@ -1742,7 +1753,8 @@ def _register_all():
         defaults=dict(image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
-                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True),
+                      rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True,
+                      strip_prior=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
