@@ -448,8 +448,9 @@ def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
     # bins, the whole-circle template included; a learned per-angle prior is added after.
     entry = registry.get("clock_polar")
     base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
-    assert entry.resolve()["strip_prior"] is False  # off by default: runs saved before it read as built
-    told = entry.build(entry.resolve(base))
+    assert entry.resolve()["strip_prior"] is True  # on by default; runs saved before it read as off
+    assert entry.earlier["strip_prior"] is False
+    told = entry.build(entry.resolve({**base, "strip_prior": False}))
     assert "polar_angle" in {layer.name for layer in told.layers}
     assert "polar_prior" not in {layer.name for layer in told.layers}
     model = entry.build(entry.resolve({**base, "strip_prior": True}))

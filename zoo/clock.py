@@ -1099,7 +1099,7 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=False):
+                rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=True):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1142,7 +1142,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     :class:`AngleChannels`; its scores shift with a turned strip) and adds a learned
     score per angle (:class:`AnglePrior`) to its heads' scores instead: the 12 head
     must then find a 12 by what it looks like, and the prior alone carries "12 is
-    where the localiser put it".
+    where the localiser put it". On by default (runs saved before it load as told):
+    at the demo's settings it read 24.7 minutes against 30.3 (turned clocks 81
+    against 163, the 12 found on 73% of them against 33%; upright clocks 16.8
+    against 13.7), for no more training.
 
     ``three_tolerance`` (degrees; 0 = off) reads the hands against the 12 alone where
     the 3 head's direction is further than that from a quarter turn after the 12's
@@ -1754,7 +1757,7 @@ def _register_all():
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
                       rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True,
-                      strip_prior=False),
+                      strip_prior=True),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
@@ -1768,7 +1771,7 @@ def _register_all():
         signature=registry.Signature(outputs=("hour", "minute", "keypoints"), tolerance=5e-4),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         # Runs saved before these settings were added (and on by default).
-        earlier=dict(head_norm=False, three_tolerance=0.0, mark_context=False),
+        earlier=dict(head_norm=False, three_tolerance=0.0, mark_context=False, strip_prior=False),
         **common,
     )(clock_polar)
     registry.register(
