@@ -352,6 +352,19 @@ def test_polar_head_norm():
     assert len(model.weights) == len(plain.weights) + 2 * 4 - 2  # two BNs (4 weights each), two biases fewer
 
 
+def scores_turning_with_the_strip(model, strip_layer, scores_layer, atol):
+    """The scores ``model`` computes from a random strip fed in at ``strip_layer``,
+    checked to move by 7 bins when the strip is turned by 7 of the scores' bins (a
+    network blind to the angle)."""
+    content = keras.Model(model.get_layer(strip_layer).output, model.get_layer(scores_layer).output)
+    strip = np.random.default_rng(0).uniform(0, 255, (1, *content.inputs[0].shape[1:])).astype("float32")
+    scores = np.asarray(content(strip))
+    step = strip.shape[2] // scores.shape[2]  # strip columns per score bin
+    np.testing.assert_allclose(np.roll(scores, 7, axis=2), np.asarray(content(np.roll(strip, step * 7, axis=2))),
+                               atol=atol)
+    return scores
+
+
 def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     # rim_angles: the 12 and 3 heads read a strip of their own, of the dial's outer ring
     # only, sampled at rim_angles angles; the hand heads keep the hands' strip.
@@ -383,11 +396,7 @@ def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
     # a learned per-angle prior is added after.
     model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True}))
     assert "rim_angle" not in {layer.name for layer in model.layers}
-    content = keras.Model(model.get_layer("rim").output, model.get_layer("rim_by_head").output)
-    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 360, 1)).astype("float32")
-    scores = np.asarray(content(strip))
-    shifted = np.asarray(content(np.roll(strip, 3 * 7, axis=2)))
-    np.testing.assert_allclose(np.roll(scores, 7, axis=2), shifted, atol=1e-4)
+    scores = scores_turning_with_the_strip(model, "rim", "rim_by_head", atol=1e-4)
     prior = model.get_layer("rim_prior")
     assert prior.prior.shape == (2, 120) and not np.asarray(prior.prior).any()
     prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (2, 1)))
@@ -436,10 +445,7 @@ def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
     # On the angle-blind rim strip the template keeps the scores turning with the clock.
     model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True, "mark_context": True}))
     model.get_layer("rim_context").kernel.assign(kernel)
-    content = keras.Model(model.get_layer("rim").output, model.get_layer("rim_with_context").output)
-    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 360, 1)).astype("float32")
-    np.testing.assert_allclose(np.roll(np.asarray(content(strip)), 7, axis=2),
-                               np.asarray(content(np.roll(strip, 3 * 7, axis=2))), atol=1e-3)
+    scores_turning_with_the_strip(model, "rim", "rim_with_context", atol=1e-3)
 
 
 def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
@@ -458,10 +464,7 @@ def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
     assert model.get_layer("polar1").kernel.shape[2] == 1  # the image alone, no (sin, cos) channels
     model.get_layer("polar_context").kernel.assign(
         np.random.default_rng(1).normal(size=(1, 121, 16, 2)).astype("float32"))
-    content = keras.Model(model.get_layer("polar").output, model.get_layer("polar_with_context").output)
-    strip = np.random.default_rng(0).uniform(0, 255, (1, 16, 120, 1)).astype("float32")
-    scores = np.asarray(content(strip))
-    np.testing.assert_allclose(np.roll(scores, 7, axis=2), np.asarray(content(np.roll(strip, 7, axis=2))), atol=1e-3)
+    scores = scores_turning_with_the_strip(model, "polar", "polar_with_context", atol=1e-3)
     prior = model.get_layer("polar_prior")
     assert prior.prior.shape == (4, 120) and not np.asarray(prior.prior).any()
     prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))

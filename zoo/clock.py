@@ -1154,8 +1154,8 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
 
     ``mark_context`` adds to the 12 and 3 heads' scores a learned template over the
     whole circle (a convolution as wide as the circle on the circularly padded head
-    features: score(a) = sum over every offset d and channel of w[d] * feature(a + d)), so a head can find the 12 from every mark the
-    dial shows at once (the 6 half a turn away, the 3 and 9 a quarter either side,
+    features: score(a) = sum over every offset d and channel of w[d] * feature(a + d)),
+    so a head can find the 12 from every mark the dial shows at once (the 6 half a turn away, the 3 and 9 a quarter either side,
     the numerals in order) instead of from the 27 degrees around one mark alone. It
     starts at zero (the heads' local scores unchanged) and is applied to every strip
     that scores the marks. On by default (runs saved before it load without it): at
