@@ -4,8 +4,8 @@ For each release model (``clock``: the clock reader, ``faces``: the face generat
 this uses the trained run folder if there is one (``artifacts/clock_polar``, with the
 upright stages ``artifacts/clock_upright`` and ``artifacts/clock_upright_polar`` voting in
 front of it, and ``artifacts/face_gan`` by
-default), or trains it first with :func:`zoo.training.train` and its release recipe
-(:data:`RECIPES`);
+default), or trains it first with :func:`zoo.training.train` as the shipped model was
+(:func:`shipped_recipe`, from its card; the upright stages by :data:`RECIPES`);
 exports it with :func:`export.export_entry` (every export gate); and installs
 ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and ``<name>.card.json``,
 atomically (temporary files, then renames), after checking the file against its card.
@@ -46,22 +46,16 @@ RELEASES = {
               "prior_weight": 0.7},
     "faces": {"entry": "face_gan", "run": "artifacts/face_gan"},
 }
-# How a release model is trained when its run folder is empty: the settings the
-# shipped file was trained with (its card's training section records them), so
-# ``make release`` on a fresh clone rebuilds what ships. Epochs given on the command
-# line win.
+SHIPPED = pathlib.Path(__file__).resolve().parent / "release"
+"""The release folder in the package: its cards say how what ships was trained."""
+# How an upright stage is trained when its run folder is empty, keyed by run folder
+# name (the defaults' ``clock_upright`` and ``clock_upright_polar``); any other folder
+# trains with the entry's defaults. The release models themselves train as their
+# shipped card says (:func:`shipped_recipe`). Epochs given on the command line win.
 RECIPES = {
-    # head_norm, mark_context and strip_prior off: the shipped reader was trained and measured
-    # so; on at this scale is unmeasured.
-    "clock_polar": {"epochs": 20, "overrides": {"train_count": 30000, "fine_heatmaps": True, "turn_upright": True,
-                                                "head_norm": False, "mark_context": False,
-                                                "strip_prior": False}},
     "clock_upright": {"epochs": None, "overrides": {}},
     "clock_upright_polar": {"epochs": 12, "overrides": {"design": "polar", "rotate_augment": 0.5}},
 }
-"""Keyed by entry, or for the upright stages by run folder name (the defaults'
-``clock_upright`` and ``clock_upright_polar``); any other folder trains with the
-entry's defaults."""
 FLOAT16_ABOVE_BYTES = 8_000_000
 # Weights smaller than this stay float32: the Cast would cost more than it saves.
 FLOAT16_MIN_ELEMENTS = 1024
@@ -222,13 +216,38 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
     return card
 
 
+def shipped_recipe(entry, release_dir=SHIPPED):
+    """How the shipped release model of ``entry`` was trained, from its card in
+    ``release_dir``: ``{"epochs": ..., "overrides": {...}}`` with every setting whose
+    value differs from today's default. Settings the entry gained after the card was
+    written take the value such runs were built with (``Entry.earlier``), so a default
+    that changes later does not change what ``make release`` rebuilds. None when no
+    shipped card is of ``entry``."""
+    from zoo import registry
+
+    for name in RELEASES:
+        path = pathlib.Path(release_dir) / f"{name}.card.json"
+        card = json.loads(path.read_text()) if path.is_file() else {}
+        if card.get("entry") == entry:
+            break
+    else:
+        return None
+    spec = registry.get(entry)
+    saved = {key: value for key, value in spec.saved(card["hparams"]).items()
+             if key in spec.settings and key != "epochs"}
+    resolved, defaults = spec.resolve(saved), spec.resolve()
+    return {"epochs": card["training"]["epochs"],
+            "overrides": {key: resolved[key] for key in saved if resolved[key] != defaults[key]}}
+
+
 def _train(entry, run, data, epochs, upright):
-    """Train ``entry`` into ``run`` with its release recipe (:data:`RECIPES`); a reader
-    that will sit behind an upright stage learns on clocks turned upright."""
+    """Train ``entry`` into ``run`` as the shipped model was (:func:`shipped_recipe`;
+    the upright stages by :data:`RECIPES`); a reader that will sit behind an upright
+    stage learns on clocks turned upright."""
     from zoo import training
 
-    key = pathlib.Path(run).name if entry == "clock_upright" else entry
-    recipe = RECIPES.get(key, RECIPES.get(entry, {"epochs": None, "overrides": {}}))
+    recipe = RECIPES.get(pathlib.Path(run).name) if entry == "clock_upright" else shipped_recipe(entry)
+    recipe = recipe or {"epochs": None, "overrides": {}}
     overrides = dict(recipe["overrides"])
     if entry == "clock_polar" and not upright:
         overrides.pop("turn_upright", None)

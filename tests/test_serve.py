@@ -686,9 +686,10 @@ def test_bench_measures_every_runtime_and_writes_json(served, tmp_path):
 
 
 def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monkeypatch, tmp_path):
-    # make release on a fresh clone trains what ships: the reader with its recipe,
-    # on upright clocks when a stage will sit in front of it; epochs asked for win.
-    from zoo import training
+    # make release on a fresh clone trains what ships: the reader with the settings its
+    # shipped card records, on upright clocks when a stage will sit in front of it;
+    # epochs asked for win.
+    from zoo import registry, training
 
     calls = []
     monkeypatch.setattr(training, "train", lambda entry, **kwargs: calls.append((entry, kwargs)))
@@ -696,13 +697,29 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     release._train("clock_polar", tmp_path / "reader", None, 3, upright=None)
     release._train("clock_upright", tmp_path / "stage", None, None, upright=None)
     release._train("clock_upright", tmp_path / "clock_upright_polar", None, None, upright=None)
-    recipe = release.RECIPES["clock_polar"]
+    recipe = release.shipped_recipe("clock_polar")
+    card = json.loads((release.SHIPPED / "clock.card.json").read_text())
+    assert recipe["epochs"] == card["training"]["epochs"]
     assert calls[0] == ("clock_polar", dict(data=None, epochs=recipe["epochs"], out=tmp_path / "reader",
                                             overrides=recipe["overrides"]))
     assert recipe["overrides"]["turn_upright"] is True
     assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
-    assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == release.RECIPES["clock_upright"]["overrides"]
+    assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == {}
     assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
+
+    # Every setting of the shipped card is what the recipe trains with, and a setting the
+    # entry gained since takes the value such runs were built with, whatever today's default.
+    entry = registry.get("clock_polar")
+    config = entry.resolve(recipe["overrides"], {"epochs": recipe["epochs"]})
+    assert all(config[key] == value for key, value in entry.resolve(entry.saved(card["hparams"])).items())
+    for key, value in entry.earlier.items():
+        if key not in card["hparams"]:
+            assert config[key] == value, key
+    (tmp_path / "clock.card.json").write_text(json.dumps(
+        {**card, "hparams": {**card["hparams"], "strip_prior": True, "polar_width": 8}}))
+    mine = release.shipped_recipe("clock_polar", tmp_path)
+    assert "strip_prior" not in mine["overrides"] and mine["overrides"]["polar_width"] == 8
+    assert release.shipped_recipe("clock_hands", tmp_path) is None  # no shipped card of that entry
 
 
 def keras_mean_error(served, images, labels):
