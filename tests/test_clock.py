@@ -477,6 +477,40 @@ def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
     np.testing.assert_allclose(after, before + np.arange(120), atol=1e-3)  # the prior is what the heads read
 
 
+def test_polar_prior_gate_weights_the_strip_prior_per_clock_and_head():
+    # prior_gate: the strip's prior is scaled per clock and head by 2 * sigmoid(gate), the
+    # gate read from the strip's features averaged round the circle, so it does not move
+    # with a turned strip; at its start (zero weights) the prior is added as without it.
+    entry = registry.get("clock_polar")
+    base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
+    assert entry.resolve()["prior_gate"] is False and entry.earlier["prior_gate"] is False
+    assert "polar_gate" not in {layer.name for layer in entry.build(entry.resolve(base)).layers}
+    model = entry.build(entry.resolve({**base, "prior_gate": True}))
+    prior = model.get_layer("polar_prior")
+    prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))
+    parts = keras.Model(model.inputs, [model.get_layer(name).output
+                                       for name in ("polar_with_context", "polar_gate", "polar_prior")])
+    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    before, logits, after = (np.asarray(value) for value in parts({"image": images}))
+    assert not logits.any()
+    np.testing.assert_allclose(after, before + np.arange(120), atol=1e-3)
+
+    gate = model.get_layer("polar_gate")
+    rng = np.random.default_rng(2)
+    gate.kernel.assign(rng.normal(size=gate.kernel.shape).astype("float32"))
+    gate.bias.assign(np.array([-3.0, 0.0, 1.0, 3.0], "float32"))
+    before, logits, after = (np.asarray(value) for value in parts({"image": images}))
+    assert np.ptp(logits, axis=0).max() > 1e-3  # a gate of its own for each clock
+    weight = 2.0 / (1.0 + np.exp(-logits))
+    np.testing.assert_allclose(after, before + weight[:, :, None] * np.arange(120), rtol=1e-4, atol=1e-3)
+    on_strip = keras.Model(model.get_layer("polar").output, model.get_layer("polar_gate").output)
+    strip = rng.uniform(0, 255, (1, *on_strip.inputs[0].shape[1:])).astype("float32")
+    np.testing.assert_allclose(np.asarray(on_strip(strip)), np.asarray(on_strip(np.roll(strip, 7, axis=2))),
+                               atol=1e-4)
+    trainer = training.fitting_model(model)
+    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
+
+
 def test_polar_geometry_stays_float32_in_mixed_precision():
     # The convolutions compute in bfloat16; keypoints, frames, sampling and the heads'
     # scores in float32; the float32 twin takes the weights and reads the same.

@@ -892,6 +892,24 @@ class AnglePrior(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+class GatedAnglePrior(AnglePrior):
+    """:class:`AnglePrior` weighted per clock and head: inputs (scores (N, heads, angles),
+    gate logits (N, heads)); the prior is scaled by 2 * sigmoid(logit), so a gate at
+    zero logits (its start) adds the prior as :class:`AnglePrior` does, and a dial that
+    shows its 12 plainly can learn to lean on it less (down to 0) or a blank one more (up to 2)."""
+
+    def build(self, input_shape):
+        super().build(input_shape[0])
+
+    def call(self, inputs):
+        scores, logits = inputs
+        return scores + 2.0 * keras.ops.sigmoid(logits)[:, :, None] * self.prior[None]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class TakeRow(keras.layers.Layer):
     """Row ``index`` of a (N, rows, columns) tensor."""
 
@@ -1099,7 +1117,8 @@ EXACT = dict(dtype="float32")
 def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_width=16, keypoint_weight=20.0,
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
-                rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=True):
+                rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=True,
+                prior_gate=False):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1145,7 +1164,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     where the localiser put it". On by default (runs saved before it load as told):
     at the demo's settings it read 24.7 minutes against 30.3 (turned clocks 81
     against 163, the 12 found on 73% of them against 33%; upright clocks 16.8
-    against 13.7), for no more training.
+    against 13.7), for no more training. ``prior_gate`` weights that prior per clock
+    and head by a gate read from the strip's features averaged over the whole circle
+    (:class:`GatedAnglePrior`; the average does not move with a turned strip), so a
+    dial whose 12 is plain can lean on the prior less than a blank one.
 
     ``three_tolerance`` (degrees; 0 = off) reads the hands against the 12 alone where
     the 3 head's direction is further than that from a quarter turn after the 12's
@@ -1285,7 +1307,12 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
             if index > 1:
                 y = layer(keras.layers.MaxPooling2D, f"polar{index}_pool", (2, 1))(y)
         scores = angle_scores(y, "polar", len(strip_heads), len(strip_heads) - 2)
-        if strip_prior:
+        if strip_prior and prior_gate:
+            pooled = layer(keras.layers.GlobalAveragePooling2D, "polar_gate_pool", **EXACT)(y)
+            gate = layer(keras.layers.Dense, "polar_gate", len(strip_heads), kernel_initializer="zeros",
+                         **EXACT)(pooled)
+            scores = layer(GatedAnglePrior, "polar_prior", **EXACT)([scores, gate])
+        elif strip_prior:
             scores = layer(AnglePrior, "polar_prior", **EXACT)(scores)
         if rim_angles and rim_with_strip:  # the rim's scores added to the marks' rows, below the hands'
             scores = onto_marks(scores, read_rim(frame), "rim_below_hands", "polar_all_scores")
@@ -1757,7 +1784,7 @@ def _register_all():
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
                       rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True,
-                      strip_prior=True),
+                      strip_prior=True, prior_gate=False),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
@@ -1771,7 +1798,7 @@ def _register_all():
         signature=registry.Signature(outputs=("hour", "minute", "keypoints"), tolerance=5e-4),
         tiny=dict(image_size=64, width=8, polar_width=4, train_count=64),
         # Runs saved before these settings were added (and on by default).
-        earlier=dict(head_norm=False, three_tolerance=0.0, mark_context=False, strip_prior=False),
+        earlier=dict(head_norm=False, three_tolerance=0.0, mark_context=False, strip_prior=False, prior_gate=False),
         **common,
     )(clock_polar)
     registry.register(
