@@ -459,7 +459,7 @@ def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
     told = entry.build(entry.resolve({**base, "strip_prior": False}))
     assert "polar_angle" in {layer.name for layer in told.layers}
     assert "polar_prior" not in {layer.name for layer in told.layers}
-    model = entry.build(entry.resolve({**base, "strip_prior": True}))
+    model = entry.build(entry.resolve({**base, "strip_prior": True, "prior_gate": False}))
     assert "polar_angle" not in {layer.name for layer in model.layers}
     assert model.get_layer("polar1").kernel.shape[2] == 1  # the image alone, no (sin, cos) channels
     model.get_layer("polar_context").kernel.assign(
@@ -483,9 +483,12 @@ def test_polar_prior_gate_weights_the_strip_prior_per_clock_and_head():
     # with a turned strip; at its start (zero weights) the prior is added as without it.
     entry = registry.get("clock_polar")
     base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
-    assert entry.resolve()["prior_gate"] is False and entry.earlier["prior_gate"] is False
-    assert "polar_gate" not in {layer.name for layer in entry.build(entry.resolve(base)).layers}
-    model = entry.build(entry.resolve({**base, "prior_gate": True}))
+    assert entry.resolve()["prior_gate"] is True  # on by default; runs saved before it read as off
+    assert entry.earlier["prior_gate"] is False
+    ungated = entry.build(entry.resolve({**base, "prior_gate": False}))
+    assert "polar_gate" not in {layer.name for layer in ungated.layers}
+    assert type(ungated.get_layer("polar_prior")) is clock.AnglePrior
+    model = entry.build(entry.resolve(base))
     prior = model.get_layer("polar_prior")
     prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))
     parts = keras.Model(model.inputs, [model.get_layer(name).output

@@ -1118,7 +1118,7 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
                 learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False, teacher_forcing=0.0,
                 decode_window=3, localiser_size=64, head_norm=True, rim_angles=0, rim_prior=False,
                 rim_with_strip=False, three_tolerance=20.0, mark_context=True, strip_prior=True,
-                prior_gate=False):
+                prior_gate=True):
     """A two-stage geometric reader: find the dial, unroll it, read the hands.
 
     A localiser CNN on a view of at most ``localiser_size`` pixels square (64) finds five keypoints (pivot, the rim at 12 and
@@ -1167,7 +1167,10 @@ def clock_polar(name, image_size=128, width=24, radii=16, angles=120, polar_widt
     against 13.7), for no more training. ``prior_gate`` weights that prior per clock
     and head by a gate read from the strip's features averaged over the whole circle
     (:class:`GatedAnglePrior`; the average does not move with a turned strip), so a
-    dial whose 12 is plain can lean on the prior less than a blank one.
+    dial whose 12 is plain can lean on the prior less than a blank one. On by default
+    (runs saved before it load without it): at the demo's settings it read 20.8 and
+    19.9 minutes against 24.7 and 23.1 (seeds 42 and 7; upright clocks 10.9 and 10.3
+    against 16.8 and 15.7, turned ones 94 and 88 against 81 and 74), for 260 weights.
 
     ``three_tolerance`` (degrees; 0 = off) reads the hands against the 12 alone where
     the 3 head's direction is further than that from a quarter turn after the 12's
@@ -1784,7 +1787,7 @@ def _register_all():
                       learning_rate=2e-3, weight_decay=1e-4, three_head=True, fine_heatmaps=False,
                       teacher_forcing=0.0, decode_window=3, localiser_size=64, head_norm=True, rim_angles=0,
                       rim_prior=False, rim_with_strip=False, three_tolerance=20.0, mark_context=True,
-                      strip_prior=True, prior_gate=False),
+                      strip_prior=True, prior_gate=True),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", teacher_turn=0.0, turn_upright=False, quarter_frame=False,
                  **CLOCK_FIT),
         space=lambda hp: dict(
