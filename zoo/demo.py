@@ -8,7 +8,7 @@
    printing the true time beside the reading.
 
 Everything lands in ``artifacts/demo/``. ``--quick`` shrinks every step to seconds
-(the test suite runs it); the default trains for 8-20 minutes on two cores.
+(the test suite runs it); the default trains for 8-23 minutes on two cores.
 """
 
 import json
@@ -21,7 +21,7 @@ import click
 
 ENTRY = "clock_polar"
 # The demo reader: the two-stage polar reader (the release model's architecture),
-# 30,000 clocks x 8 epochs, 8-20 minutes of training on 2 cores (README); its polar head
+# 30,000 clocks x 8 epochs, 8-23 minutes of training on 2 cores (README); its polar head
 # is taught in the true dial frame over the first half (teacher forcing) so that it
 # learns while the localiser is still poor.
 SETTINGS = dict(image_size=128, train_count=30000, val_count=1000, test_count=2000, teacher_forcing=0.5, epochs=8)
