@@ -19,7 +19,7 @@ import numpy as np
 from export import card as cards
 from export import convert, parity
 from export import quantize as quantizing
-from zoo import __version__, errors, registry
+from zoo import __version__, errors, registry, turnvote
 
 PARITY_ROWS = max(parity.BATCH_SIZES)
 # Inputs named like this are latent vectors: sampled from the standard normal prior,
@@ -427,6 +427,10 @@ def export_entry(
         raise errors.ZooError(f"{run_folder / 'hparams.json'} does not fit entry {name}: {error}") from None
     network = convert.network_to_export(model, entry)
     decode, preprocessing_overrides, input_range = _describe(entry, config)
+    turns_file = run_folder / turnvote.FILE_NAME
+    if turns_file.is_file():  # a clock reader's turn selector (`zoo fit-turns`) travels in the card
+        decode["turns"] = turnvote.load(turns_file)
+        log(f"[export] {name}: the card carries the turn selector {turns_file}")
     samples = gather_samples(entry, config, network, data, run, calibration_examples, log=log)
 
     int8 = None if quantize is None else dict(

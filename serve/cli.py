@@ -85,8 +85,11 @@ def _write_error(error):
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: file, time, hour, minute, confidence; the provider.")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Images per onnxruntime run.")
 @click.option("--recursive", "-r", is_flag=True, help="Also read the images in sub-folders of folder arguments.")
+@click.option("--turns", is_flag=True,
+              help="Read each clock at four quarter turns and keep the reading the model's turn selector chooses "
+                   "(from `zoo fit-turns`, in its card): for clocks hung sideways; four times the work.")
 @_provider_option
-def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
+def predict_time(images, model_spec, as_json, batch_size, recursive, turns, provider):
     """Read the time on analog clocks in IMAGE files, folders or glob patterns.
 
     Prints HH:MM on a 12-hour dial (12:05 for five past twelve) and the reader's
@@ -102,6 +105,7 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
       zoo predict-time photo.jpg
       zoo predict-time clocks/ --json > times.json
       zoo predict-time 'scans/**/*.png' --model artifacts/clock_polar/export
+      zoo predict-time tilted.jpg --turns --model artifacts/clock_polar/export
     """
     from serve import generate, models, predict
     from serve import images as imaging
@@ -111,11 +115,13 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
         raise errors.ZooError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}; received {batch_size}")
     model, session = models.load(model_spec, default="clock", provider=provider, require="clock")
     generate.check_batch(batch_size, model)
+    if turns:
+        predict.turn_selector(model)  # no selector: say so before reading anything
     items = imaging.expand_inputs(images, recursive=recursive)
     bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)
     results, answered, failed = [], 0, 0
     try:
-        for item, result in predict.predict(session, model, items, batch_size, bar.update if bar else None):
+        for item, result in predict.predict(session, model, items, batch_size, bar.update if bar else None, turns=turns):
             if "error" in result:
                 failed += 1
                 if not as_json:
@@ -123,7 +129,8 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, provider):
             else:
                 answered += 1
                 if not as_json:
-                    click.echo(f"{item.name}: {result['time']}  (confidence {result['confidence']:.2f})")
+                    turned = f", read turned {90 * result['turn']} degrees" if result.get("turn") else ""
+                    click.echo(f"{item.name}: {result['time']}  (confidence {result['confidence']:.2f}{turned})")
             results.append({"file": item.name, **result})
     except BrokenPipeError:
         # The reader went away (`zoo predict-time dir/ | head`): stop quietly, as Unix tools do.

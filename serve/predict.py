@@ -20,16 +20,50 @@ def format_time(hour, minute):
     return f"{12 if hour == 0 else hour:02d}:{minute:02d}"
 
 
-def reading(minutes, confidence):
-    """The answer for one image: time string, hour (1-12), minute, confidence, minutes past 12:00."""
+def reading(minutes, confidence, turn=None):
+    """The answer for one image: time string, hour (1-12), minute, confidence, minutes
+    past 12:00; with ``turn``, the quarter turns (counter-clockwise) of the reading kept."""
     hour, minute = clocktime.from_minutes(float(minutes))
-    return {
+    answer = {
         "time": format_time(int(hour), int(minute)),
         "hour": 12 if hour == 0 else int(hour),
         "minute": int(minute),
         "confidence": round(float(confidence), 4),
         "minutes": round(float(minutes), 2),
     }
+    if turn is not None:
+        answer["turn"] = int(turn)
+    return answer
+
+
+def turn_selector(model):
+    """The card's turn selector (``decode.turns``, from ``zoo fit-turns``), checked.
+
+    Raises:
+        ZooError: the model has none.
+    """
+    from zoo import turnvote
+
+    selector = model.decode.get("turns")
+    if selector is None:
+        raise errors.ZooError(f"{model.name} has no turn selector in its card: fit one with `zoo fit-turns --model RUN` "
+                              "and export the run again, or read without --turns")
+    return turnvote.check(selector, f"{model.name}'s card")
+
+
+def read_turned(session, model, images, batch_size=32, selector=None):
+    """:func:`read_arrays` at every quarter turn of the square images, one reading kept
+    per image by ``selector`` (default: the card's).
+
+    Returns:
+        ``(minutes, confidence, turn)`` arrays (N,).
+    """
+    from zoo import turnvote
+
+    selector = selector or turn_selector(model)
+    minutes, confidence = turnvote.read_turned(lambda batch: read_arrays(session, model, batch, batch_size), images,
+                                               selector["turns"])
+    return turnvote.choose(selector, minutes, confidence)
 
 
 def effective_preprocessing(card):
@@ -83,7 +117,7 @@ def read_arrays(session, model, images, batch_size=32):
     return np.concatenate(minutes), np.concatenate(confidence)
 
 
-def predict(session, model, items, batch_size=32, progress=None):
+def predict(session, model, items, batch_size=32, progress=None, turns=False):
     """Read the time of every item, in order, ``batch_size`` images per session run.
 
     Images are decoded batch by batch, so memory stays bounded for any number of
@@ -95,6 +129,8 @@ def predict(session, model, items, batch_size=32, progress=None):
         items: :class:`serve.images.Item` list (from :func:`serve.images.expand_inputs`).
         batch_size: images per session run.
         progress: optional callable, called with the number of items done after each one.
+        turns: read each image at four quarter turns and keep the reading the card's
+            turn selector chooses (:func:`read_turned`); the answers then say ``turn``.
 
     Yields:
         ``(item, result)``: result is :func:`reading`'s dict, or ``{"error": message}``.
@@ -104,6 +140,7 @@ def predict(session, model, items, batch_size=32, progress=None):
         ...     print(item.name, result["time"])
         clock.png 03:15
     """
+    selector = turn_selector(model) if turns else None
     preprocessing = effective_preprocessing(model.card)
     imaging.check_preprocessing(preprocessing, channels=(model.card["inputs"][0].get("shape") or [None] * 4)[-1])
     for start in range(0, len(items), batch_size):
@@ -119,9 +156,13 @@ def predict(session, model, items, batch_size=32, progress=None):
                 results[index] = {"error": str(error)}
         if arrays:
             batch = np.stack([array for _, array in arrays]).astype(np.float32, copy=False)
-            minutes, confidence = read_arrays(session, model, batch, batch_size)
-            for (index, _), value, sure in zip(arrays, minutes, confidence):
-                results[index] = reading(value, sure)
+            if selector is None:
+                minutes, confidence = read_arrays(session, model, batch, batch_size)
+                kept = [None] * len(minutes)
+            else:
+                minutes, confidence, kept = read_turned(session, model, batch, batch_size, selector)
+            for (index, _), value, sure, turn in zip(arrays, minutes, confidence, kept):
+                results[index] = reading(value, sure, turn)
         for index, item in enumerate(chunk):
             yield item, results[index]
             if progress is not None:

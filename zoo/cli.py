@@ -333,7 +333,10 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
 @click.option("--renderer", type=click.Choice(CLOCK_RENDERERS), default="zoo", show_default=True,
               help="Draw the test clocks with the project's renderer (the one readers train on) or with an "
                    "independent matplotlib one the reader has never seen.")
-def clock_errors(model_dir, count, out, renderer):
+@click.option("--turns", is_flag=True,
+              help="Read every clock at four quarter turns and keep the reading the model's turn selector chooses "
+                   "(`zoo fit-turns`); written apart (-turns appended to the folder).")
+def clock_errors(model_dir, count, out, renderer, turns):
     """Where a clock reader fails: its error on the test clocks by clock style.
 
     Renders the test clocks (the held-out seed) with their styles and breaks the
@@ -348,18 +351,52 @@ def clock_errors(model_dir, count, out, renderer):
       zoo clock-errors --model artifacts/clock_polar
       zoo clock-errors --model clock        the release reader, through onnxruntime
       zoo clock-errors --model clock --renderer matplotlib
+      zoo clock-errors --model artifacts/clock_polar --turns
     """
     _quiet_tensorflow()
     from zoo import clockstudy
 
     run = pathlib.Path(model_dir)
-    suffix = "" if renderer == "zoo" else f"-{renderer}"
+    suffix = ("" if renderer == "zoo" else f"-{renderer}") + ("-turns" if turns else "")
     if out is None and not run.exists():
         out = f"artifacts/styles-{run.name}{suffix}"
     out = out or str((run if run.is_dir() else run.parent) / f"styles{suffix}")
-    clockstudy.errors_by_style(model_dir, out, count=count, renderer=renderer)
+    clockstudy.errors_by_style(model_dir, out, count=count, renderer=renderer, turns=turns)
     click.echo((pathlib.Path(out) / "styles.md").read_text())
     click.echo(f"wrote {out}")
+
+
+@cli.command("fit-turns")
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="A trained clock reader's run folder.")
+@click.option("--count", type=click.IntRange(min=64), default=None,
+              help="Validation clocks to fit on [default: all the run's].")
+def fit_turns(model_dir, count):
+    """Learn when a clock reader should read a clock turned by a quarter.
+
+    Reads the run's validation clocks at 0, 90, 180 and 270 degrees (the time is
+    read against the dial's 12, so a turned image shows the same time), and fits
+    which of the four readings to keep from the readings alone: their confidences
+    and how many of them agree (a conditional logit, seven weights). Writes
+    RUN/turns.json when that beats the unturned reading on those clocks; export
+    the run again to carry it into the card, then use `zoo clock-errors --turns`
+    and `zoo predict-time --turns`. Reading at four turns takes four times as long.
+
+    \b
+    Example:
+      zoo fit-turns --model artifacts/clock_polar
+    """
+    _quiet_tensorflow()
+    from zoo import clockstudy
+
+    selector = clockstudy.fit_turns(model_dir, count=count)
+    fitted = selector["fitted"]
+    for label, key in (("unturned", "unturned"), ("chosen among four turns", "chosen"), ("best of four (oracle)", "best_of_turns")):
+        row = fitted[key]
+        click.echo(f"{label:>24}: mean {row['mean']:.2f} min, median {row['median']:.2f}, "
+                   f"within 1 min {100 * row['within_1']:.1f}%, within 5 {100 * row['within_5']:.1f}%")
+    click.echo(f"on {fitted['on']}; {100 * fitted['turned_share']:.1f}% take a turned reading")
+    folder = pathlib.Path(model_dir)
+    click.echo(f"wrote {(folder if folder.is_dir() else folder.parent) / 'turns.json'}")
 
 
 @cli.command()

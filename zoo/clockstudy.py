@@ -18,6 +18,7 @@ the worst mistakes per row (``worst_<row>.png``).
 import csv
 import json
 import pathlib
+import typing
 
 import numpy as np
 
@@ -216,21 +217,46 @@ def _is_run(model):
     return path.suffix == ".keras" or (path.is_dir() and (path / "model.keras").is_file())
 
 
+class Reader(typing.NamedTuple):
+    """A clock reader opened for scoring: ``read`` maps uint8 clocks (N, H, W) to
+    ``(minutes, confidence)``; ``turns`` is its turn selector (:mod:`zoo.turnvote`) or None."""
+
+    name: str
+    size: int
+    read: typing.Callable
+    turns: dict | None
+    config: dict | None = None  # a trained run's resolved hyperparameters
+
+
+def _selector_file(model_dir):
+    """Where a trained run keeps its turn selector (``RUN/turns.json``)."""
+    from zoo import turnvote
+
+    folder = pathlib.Path(model_dir)
+    return (folder if folder.is_dir() else folder.parent) / turnvote.FILE_NAME
+
+
 def _keras_reader(model_dir):
-    """``(name, input size, read)`` of a trained run: ``read`` maps uint8 clocks
-    (N, H, W) to predicted minutes."""
+    """The :class:`Reader` of a trained run (its selector: ``turns.json`` in the run folder)."""
+    from zoo import turnvote
+
     model, config = training.load_run(model_dir)
     if not clock.reads_time(model.name):
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     entry = registry.get(model.name)
     config = entry.resolve(config or {})
     decode = clock.describe_clock(entry, config)
-    return model.name, config["image_size"], lambda images: clock.predict_minutes(model, images, decode)[0]
+    selector_file = _selector_file(model_dir)
+    selector = turnvote.load(selector_file) if selector_file.is_file() else None
+    return Reader(model.name, config["image_size"], lambda images: clock.predict_minutes(model, images, decode),
+                  selector, config)
 
 
 def _onnx_reader(spec):
-    """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it."""
+    """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it
+    (its selector: the card's ``decode.turns``)."""
     from serve import models, predict
+    from zoo import turnvote
 
     if not pathlib.Path(spec).exists() and str(spec) not in models.RELEASE_MODELS:
         raise errors.ZooError(f"no model at {spec} (give a trained run folder, a model.onnx, an export folder "
@@ -239,8 +265,34 @@ def _onnx_reader(spec):
     shape = (model.card.get("inputs") or [{}])[0].get("shape") or []
     if len(shape) != 4 or not isinstance(shape[1], int) or shape[1] != shape[2] or shape[3] != 1:
         raise errors.ZooError(f"{spec}: clock-errors needs a square grayscale input; this model takes {shape}")
-    return model.entry, shape[1], lambda images: predict.read_arrays(
-        session, model, images[..., None].astype(np.float32), batch_size=64)[0]
+    selector = model.decode.get("turns")
+    return Reader(model.entry, shape[1], lambda images: predict.read_arrays(
+        session, model, images[..., None].astype(np.float32), batch_size=64),
+        None if selector is None else turnvote.check(selector, f"{spec}'s card"))
+
+
+def open_reader(model):
+    """:class:`Reader` of ``model``: a trained run (Keras) or an exported reader (onnxruntime)."""
+    return (_keras_reader if _is_run(model) else _onnx_reader)(model)
+
+
+def require_turns(reader):
+    """Raise ZooError unless ``reader`` has a turn selector."""
+    if reader.turns is None:
+        raise errors.ZooError(f"{reader.name}: this reader has no turn selector; fit one with `zoo fit-turns --model RUN` "
+                              "(and export the run again for onnxruntime)")
+
+
+def read_clocks(reader, images, turns=False):
+    """Minutes read from ``images`` (N, H, W): unturned, or with ``turns`` read at
+    every quarter turn and chosen among by the reader's selector."""
+    from zoo import turnvote
+
+    if not turns:
+        return reader.read(images)[0]
+    require_turns(reader)
+    minutes, confidence = turnvote.read_turned(reader.read, images, reader.turns["turns"])
+    return turnvote.choose(reader.turns, minutes, confidence)[0]
 
 
 def held_out_clocks(count, size, renderer="zoo", include=None, exclude=None, progress=False, with_styles=False):
@@ -269,7 +321,7 @@ def held_out_clocks(count, size, renderer="zoo", include=None, exclude=None, pro
     return images, labels, styles
 
 
-def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
+def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", turns=False):
     """Score a clock reader on ``count`` test clocks (:data:`zoo.clock.TEST_SEED`)
     and break its common-sense error down by style factor.
 
@@ -287,10 +339,15 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
     """
     from zoo import plots
 
-    name, size, read = (_keras_reader if _is_run(model_dir) else _onnx_reader)(model_dir)
-    images, labels, styles = held_out_clocks(count, size, renderer, progress=progress, with_styles=True)
+    if turns and _is_run(model_dir) and not _selector_file(model_dir).is_file():
+        require_turns(Reader(str(model_dir), 0, None, None))  # before loading the model
+    reader = open_reader(model_dir)
+    if turns:
+        require_turns(reader)
+    name = reader.name + (" read at four turns" if turns else "")
+    images, labels, styles = held_out_clocks(count, reader.size, renderer, progress=progress, with_styles=True)
     factors = STYLE_FACTORS if renderer == "zoo" else tuple(styles[0])
-    predicted = read(images)
+    predicted = read_clocks(reader, images, turns)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
     rows = error_rows(error, styles, factors)
@@ -308,3 +365,47 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo"):
                       + (", drawn by matplotlib)" if renderer == "matplotlib" else ")"))
     worst_gallery(images, truth, predicted, out / "worst.png", title=f"{name}: worst readings")
     return rows
+
+
+def fit_turns(model_dir, count=None, progress=True):
+    """Fit a trained reader's turn selector (:mod:`zoo.turnvote`) on its validation
+    clocks (the run's seed + :data:`zoo.clock.VALIDATION_OFFSET`, as training rendered
+    them) and write it to the run folder as ``turns.json``.
+
+    Returns:
+        the selector; its ``fitted`` says how the unturned reading, the chosen one and
+        the best of the four score on those clocks.
+
+    Raises:
+        ZooError: not a trained clock run, or the selector reads the validation clocks
+            no better than the unturned reading (nothing is written then).
+    """
+    from zoo import turnvote
+
+    if not _is_run(model_dir):
+        raise errors.ZooError(f"{model_dir} is not a trained run folder (fit-turns needs the run's Keras model and "
+                              "its validation clocks; export the run again afterwards)")
+    folder = _selector_file(model_dir).parent
+    reader = _keras_reader(folder)
+    config = reader.config
+    run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
+    seed = int(run.get("seed", 42))
+    data = (run.get("data") or {})
+    if data.get("source") not in (None, "rendered by zoo.clockface"):
+        raise errors.ZooError(f"{folder} was trained on {data.get('source')}; fit-turns renders its validation clocks, "
+                              "which only a reader trained on rendered clocks has")
+    available = int(data.get("val") or clock.split_counts(config)[1])
+    count = min(count or available, available)
+    images, labels, _ = clock.render(count, seed + clock.VALIDATION_OFFSET, reader.size,
+                                     exclude=tuple(config.get("exclude_styles", ())), progress=progress)
+    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
+    minutes, confidence = turnvote.read_turned(reader.read, images)
+    selector = turnvote.fit(minutes, confidence, truth)
+    selector["fitted"]["on"] = f"{count} validation clocks (seed {seed + clock.VALIDATION_OFFSET})"
+    fitted = selector["fitted"]
+    if fitted["chosen"]["mean"] >= fitted["unturned"]["mean"]:
+        raise errors.ZooError(
+            f"{reader.name}: choosing among four turns reads the validation clocks no better than the unturned reading "
+            f"(mean {fitted['chosen']['mean']:.2f} against {fitted['unturned']['mean']:.2f} min); no selector written")
+    turnvote.save(selector, _selector_file(folder))
+    return selector
