@@ -33,7 +33,7 @@ TURNS = (0, 1, 2, 3)
 """Quarter turns each image is read at (``np.rot90``'s ``k``: counter-clockwise)."""
 AGREE_MINUTES = 10.0
 """Two readings agree when their common-sense distance is at most this."""
-GOOD_MINUTES = 5.0
+GOOD_MINUTES = 2.0
 """A reading counts as right, for fitting, within this many minutes of the truth."""
 FEATURES = ("unturned", "confidence", "agreeing", "unturned_agreeing", "turned_unturned_confidence",
             "confidence_below_best", "most_confident")
@@ -106,7 +106,7 @@ def _softmax(scores):
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def fit(minutes, confidence, truth, good_minutes=GOOD_MINUTES, agree_minutes=AGREE_MINUTES, ridge=1e-4,
+def fit(minutes, confidence, truth, good_minutes=GOOD_MINUTES, agree_minutes=AGREE_MINUTES, ridge=1e-2,
         iterations=50):
     """Learn which reading to keep, from readings (T, N) of clocks whose times are known.
 
