@@ -395,8 +395,7 @@ def fit_turns(model_dir, count):
         click.echo(f"{label:>24}: mean {row['mean']:.2f} min, median {row['median']:.2f}, "
                    f"within 1 min {100 * row['within_1']:.1f}%, within 5 {100 * row['within_5']:.1f}%")
     click.echo(f"on {fitted['on']}; {100 * fitted['turned_share']:.1f}% take a turned reading")
-    folder = pathlib.Path(model_dir)
-    click.echo(f"wrote {(folder if folder.is_dir() else folder.parent) / 'turns.json'}")
+    click.echo(f"wrote {clockstudy.selector_file(model_dir)}")
 
 
 @cli.command()

@@ -22,7 +22,7 @@ import typing
 
 import numpy as np
 
-from zoo import clock, clocktime, errors, registry, training
+from zoo import clock, clocktime, errors, registry, training, turnvote
 
 STUDIES = ("bins", "loss", "multihead", "generalisation")
 REPORT = {  # The report's figures (mean common-sense error in minutes, Leiden set).
@@ -228,35 +228,39 @@ class Reader(typing.NamedTuple):
     config: dict | None = None  # a trained run's resolved hyperparameters
 
 
-def _selector_file(model_dir):
+def selector_file(model_dir):
     """Where a trained run keeps its turn selector (``RUN/turns.json``)."""
-    from zoo import turnvote
-
     folder = pathlib.Path(model_dir)
     return (folder if folder.is_dir() else folder.parent) / turnvote.FILE_NAME
 
 
-def _keras_reader(model_dir):
-    """The :class:`Reader` of a trained run (its selector: ``turns.json`` in the run folder)."""
-    from zoo import turnvote
+def _no_selector(name):
+    return errors.ZooError(f"{name}: this reader has no turn selector; fit one with `zoo fit-turns --model RUN` "
+                           "(and export the run again for onnxruntime)")
 
+
+def _keras_reader(model_dir, turns=None):
+    """The :class:`Reader` of a trained run. Its selector is ``turns.json`` in the run
+    folder; ``turns=True`` requires one (checked before the model loads), ``False``
+    leaves it unread, None reads it if there."""
+    path = selector_file(model_dir)
+    if turns and not path.is_file():
+        raise _no_selector(str(model_dir))
     model, config = training.load_run(model_dir)
     if not clock.reads_time(model.name):
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     entry = registry.get(model.name)
     config = entry.resolve(config or {})
     decode = clock.describe_clock(entry, config)
-    selector_file = _selector_file(model_dir)
-    selector = turnvote.load(selector_file) if selector_file.is_file() else None
+    selector = turnvote.load(path) if turns is not False and path.is_file() else None
     return Reader(model.name, config["image_size"], lambda images: clock.predict_minutes(model, images, decode),
                   selector, config)
 
 
-def _onnx_reader(spec):
+def _onnx_reader(spec, turns=None):
     """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it
     (its selector: the card's ``decode.turns``)."""
     from serve import models, predict
-    from zoo import turnvote
 
     if not pathlib.Path(spec).exists() and str(spec) not in models.RELEASE_MODELS:
         raise errors.ZooError(f"no model at {spec} (give a trained run folder, a model.onnx, an export folder "
@@ -266,31 +270,26 @@ def _onnx_reader(spec):
     if len(shape) != 4 or not isinstance(shape[1], int) or shape[1] != shape[2] or shape[3] != 1:
         raise errors.ZooError(f"{spec}: clock-errors needs a square grayscale input; this model takes {shape}")
     selector = model.decode.get("turns")
+    if turns and selector is None:
+        raise _no_selector(model.entry)
     return Reader(model.entry, shape[1], lambda images: predict.read_arrays(
         session, model, images[..., None].astype(np.float32), batch_size=64),
         None if selector is None else turnvote.check(selector, f"{spec}'s card"))
 
 
-def open_reader(model):
-    """:class:`Reader` of ``model``: a trained run (Keras) or an exported reader (onnxruntime)."""
-    return (_keras_reader if _is_run(model) else _onnx_reader)(model)
-
-
-def require_turns(reader):
-    """Raise ZooError unless ``reader`` has a turn selector."""
-    if reader.turns is None:
-        raise errors.ZooError(f"{reader.name}: this reader has no turn selector; fit one with `zoo fit-turns --model RUN` "
-                              "(and export the run again for onnxruntime)")
+def open_reader(model, turns=None):
+    """:class:`Reader` of ``model``: a trained run (Keras) or an exported reader
+    (onnxruntime); ``turns=True`` requires a turn selector, ``False`` ignores one."""
+    return (_keras_reader if _is_run(model) else _onnx_reader)(model, turns)
 
 
 def read_clocks(reader, images, turns=False):
     """Minutes read from ``images`` (N, H, W): unturned, or with ``turns`` read at
     every quarter turn and chosen among by the reader's selector."""
-    from zoo import turnvote
-
     if not turns:
         return reader.read(images)[0]
-    require_turns(reader)
+    if reader.turns is None:
+        raise _no_selector(reader.name)
     minutes, confidence = turnvote.read_turned(reader.read, images, reader.turns["turns"])
     return turnvote.choose(reader.turns, minutes, confidence)[0]
 
@@ -339,11 +338,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     """
     from zoo import plots
 
-    if turns and _is_run(model_dir) and not _selector_file(model_dir).is_file():
-        require_turns(Reader(str(model_dir), 0, None, None))  # before loading the model
-    reader = open_reader(model_dir)
-    if turns:
-        require_turns(reader)
+    reader = open_reader(model_dir, turns=turns or None)
     name = reader.name + (" read at four turns" if turns else "")
     images, labels, styles = held_out_clocks(count, reader.size, renderer, progress=progress, with_styles=True)
     factors = STYLE_FACTORS if renderer == "zoo" else tuple(styles[0])
@@ -367,10 +362,12 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     return rows
 
 
-def fit_turns(model_dir, count=None, progress=True):
+def fit_turns(model_dir, count=None, progress=True, reader=None):
     """Fit a trained reader's turn selector (:mod:`zoo.turnvote`) on its validation
     clocks (the run's seed + :data:`zoo.clock.VALIDATION_OFFSET`, as training rendered
     them) and write it to the run folder as ``turns.json``.
+
+    ``reader``: the run's :class:`Reader` when the caller has it open already.
 
     Returns:
         the selector; its ``fitted`` says how the unturned reading, the chosen one and
@@ -380,13 +377,11 @@ def fit_turns(model_dir, count=None, progress=True):
         ZooError: not a trained clock run, or the selector reads the validation clocks
             no better than the unturned reading (nothing is written then).
     """
-    from zoo import turnvote
-
     if not _is_run(model_dir):
         raise errors.ZooError(f"{model_dir} is not a trained run folder (fit-turns needs the run's Keras model and "
                               "its validation clocks; export the run again afterwards)")
-    folder = _selector_file(model_dir).parent
-    reader = _keras_reader(folder)
+    folder = selector_file(model_dir).parent
+    reader = reader or _keras_reader(folder, turns=False)  # a selector already there is replaced, not read
     config = reader.config
     run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
     seed = int(run.get("seed", 42))
@@ -407,5 +402,5 @@ def fit_turns(model_dir, count=None, progress=True):
         raise errors.ZooError(
             f"{reader.name}: choosing among four turns reads the validation clocks no better than the unturned reading "
             f"(mean {fitted['chosen']['mean']:.2f} against {fitted['unturned']['mean']:.2f} min); no selector written")
-    turnvote.save(selector, _selector_file(folder))
+    turnvote.save(selector, selector_file(folder))
     return selector

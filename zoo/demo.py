@@ -41,8 +41,9 @@ def choose_turns(run, quick):
     from zoo import clockstudy, clocktime, errors
 
     started = time.perf_counter()
+    reader = clockstudy.open_reader(run, turns=False)
     try:
-        selector = clockstudy.fit_turns(run, progress=False)
+        selector = clockstudy.fit_turns(run, progress=False, reader=reader)
     except errors.ZooError as error:
         click.echo(f"no turn selector: {error}; the fresh clocks are read unturned")
         return False
@@ -50,7 +51,7 @@ def choose_turns(run, quick):
     click.echo(f"validation clocks ({fitted['clocks']}): mean error {fitted['unturned']['mean']:.1f} min unturned, "
                f"{fitted['chosen']['mean']:.1f} min choosing among four turns "
                f"({100 * fitted['turned_share']:.0f}% read turned)")
-    reader = clockstudy.open_reader(run)
+    reader = reader._replace(turns=selector)
     count = 64 if quick else 2000
     images, labels, _ = clockstudy.held_out_clocks(count, reader.size)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])

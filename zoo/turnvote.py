@@ -21,7 +21,6 @@ Example:
 """
 
 import json
-import os
 import pathlib
 
 import numpy as np
@@ -209,12 +208,8 @@ def load(path):
 
 
 def save(selector, path):
-    """Write ``selector`` to ``path`` atomically (a temporary file, then a rename)."""
-    path = pathlib.Path(path)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        partial.write_text(json.dumps(check(selector), indent=2) + "\n")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    """Write ``selector`` to ``path`` atomically (:func:`zoo.training.write_json`), once checked."""
+    from zoo import training  # imports no TensorFlow, but more than serving needs
+
+    training.write_json(path, check(selector))
+    return pathlib.Path(path)
