@@ -242,8 +242,9 @@ def shipped_recipe(entry, release_dir=SHIPPED):
 
 def _train(entry, run, data, epochs, upright):
     """Train ``entry`` into ``run`` as the shipped model was (:func:`shipped_recipe`;
-    the upright stages by :data:`RECIPES`); a reader that will sit behind an upright
-    stage learns on clocks turned upright."""
+    the upright stages by :data:`RECIPES`); a reader that will ship without an upright
+    stage never learns on clocks turned upright (``turn_upright``), whatever its card
+    says, since nothing would turn its clocks for it."""
     from zoo import training
 
     recipe = RECIPES.get(pathlib.Path(run).name) if entry == "clock_upright" else shipped_recipe(entry)
@@ -270,8 +271,8 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
         log: where progress lines go.
         upright: clock only: ``clock_upright`` run folders (each trained into if empty)
             to put in front of the reader (``zoo upright``), voting when several; the
-            reader, if it must be trained, then learns on clocks turned upright
-            (``turn_upright``).
+            reader, if it must be trained, is trained as the shipped card says
+            (:func:`_train`).
         prior_weight: with ``upright``, the quarter prior's weight (``zoo upright --prior-weight``).
 
     Returns:
