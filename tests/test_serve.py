@@ -705,20 +705,6 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
     assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == {}
     assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
-    # A card whose reader learnt on clocks turned upright: so does the rebuild behind a
-    # stage, but never a reader that will ship alone (nothing would turn its clocks).
-    upright_cards = tmp_path / "upright_cards"
-    upright_cards.mkdir()
-    (upright_cards / "clock.card.json").write_text(json.dumps(
-        {**card, "hparams": {**card["hparams"], "turn_upright": True}}))
-    shipped = release.shipped_recipe
-    monkeypatch.setattr(release, "shipped_recipe", lambda entry: shipped(entry, upright_cards))
-    calls.clear()
-    release._train("clock_polar", tmp_path / "reader", None, None, upright=tmp_path / "stage")
-    release._train("clock_polar", tmp_path / "reader", None, None, upright=None)
-    assert calls[0][1]["overrides"]["turn_upright"] is True
-    assert "turn_upright" not in calls[1][1]["overrides"]
-    monkeypatch.setattr(release, "shipped_recipe", shipped)
 
     # Every setting of the shipped card is what the recipe trains with, and a setting the
     # entry gained since takes the value such runs were built with, whatever today's default.
@@ -733,6 +719,20 @@ def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monke
     mine = release.shipped_recipe("clock_polar", tmp_path)
     assert "strip_prior" not in mine["overrides"] and mine["overrides"]["polar_width"] == 8
     assert release.shipped_recipe("clock_hands", tmp_path) is None  # no shipped card of that entry
+
+    # A card whose reader learnt on clocks turned upright: so does the rebuild behind a
+    # stage, but never a reader that will ship alone (nothing would turn its clocks).
+    upright_cards = tmp_path / "upright_cards"
+    upright_cards.mkdir()
+    (upright_cards / "clock.card.json").write_text(json.dumps(
+        {**card, "hparams": {**card["hparams"], "turn_upright": True}}))
+    shipped = release.shipped_recipe
+    monkeypatch.setattr(release, "shipped_recipe", lambda entry: shipped(entry, upright_cards))
+    calls.clear()
+    release._train("clock_polar", tmp_path / "reader", None, None, upright=tmp_path / "stage")
+    release._train("clock_polar", tmp_path / "reader", None, None, upright=None)
+    assert calls[0][1]["overrides"]["turn_upright"] is True
+    assert "turn_upright" not in calls[1][1]["overrides"]
 
 
 def keras_mean_error(served, images, labels):
