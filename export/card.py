@@ -13,7 +13,7 @@ import pathlib
 import subprocess
 
 # The one streamed file hash, shared with serve (which checks what export writes).
-from serve.models import sha256_of  # noqa: F401 (also used as cards.sha256_of)
+from zoo.common.files import sha256_of  # noqa: F401 (also used as cards.sha256_of)
 
 FORMAT = "zoo-card/1"
 CARD_KEY = "zoo.card"

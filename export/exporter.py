@@ -19,7 +19,8 @@ import numpy as np
 from export import card as cards
 from export import convert, parity
 from export import quantize as quantizing
-from zoo import __version__, errors, registry, turnvote
+from zoo import __version__, errors, registry
+from zoo.common import turnvote
 
 PARITY_ROWS = max(parity.BATCH_SIZES)
 # Inputs named like this are latent vectors: sampled from the standard normal prior,

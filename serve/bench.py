@@ -35,7 +35,8 @@ import numpy as np
 
 from serve import generate, models, predict
 from serve import images as imaging
-from zoo import clocktime, errors
+from zoo import errors
+from zoo.common import clocktime
 
 TARGETS = {
     "cold_predict_time_seconds": 1.0,

@@ -174,7 +174,8 @@ def generate_faces(count, seed, model_spec, out, each_dir, columns, provider):
       zoo generate-faces --out faces.png
       zoo generate-faces --count 64 --seed 7 --out grid.png --each faces/
     """
-    from serve import generate, grid, models
+    from serve import generate, models
+    from zoo.common import imagegrid
     from zoo import errors
 
     out_path = _check_out(out)
@@ -186,14 +187,14 @@ def generate_faces(count, seed, model_spec, out, each_dir, columns, provider):
     generate.check_count(count, model)
     bar = _progress(count, "face", count >= 256)
     try:
-        z = grid.latent_samples(count, generate.latent_dim(model), seed=_seed(seed))
+        z = imagegrid.latent_samples(count, generate.latent_dim(model), seed=_seed(seed))
         faces = generate.generate(session, model, z, progress=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
-    rows, columns = grid.grid_shape(count, columns)
+    rows, columns = imagegrid.grid_shape(count, columns)
     try:
-        grid.write_png(out_path, grid.tile(faces, columns=columns))
+        imagegrid.write_png(out_path, imagegrid.tile(faces, columns=columns))
         if each_dir:
             generate.write_each(faces, each_dir)
     except OSError as error:
@@ -230,7 +231,8 @@ def interpolate(seeds, steps, spherical, model_spec, out, provider):
       zoo interpolate --out strip.png
       zoo interpolate --seeds 3 14 --steps 12 --spherical --out strip.png
     """
-    from serve import generate, grid, models
+    from serve import generate, models
+    from zoo.common import imagegrid
     from zoo import errors
 
     out_path = _check_out(out)
@@ -239,11 +241,11 @@ def interpolate(seeds, steps, spherical, model_spec, out, provider):
     model, session = _generator(model_spec, provider)
     generate.check_count(steps, model, option="--steps")
     dim = generate.latent_dim(model)
-    start, end = (grid.latent_samples(1, dim, seed=_seed(seed))[0] for seed in seeds)
+    start, end = (imagegrid.latent_samples(1, dim, seed=_seed(seed))[0] for seed in seeds)
     kind = "spherical" if spherical else "linear"
-    faces = generate.generate(session, model, grid.interpolate(start, end, steps, kind))
+    faces = generate.generate(session, model, imagegrid.interpolate(start, end, steps, kind))
     try:
-        grid.write_png(out_path, grid.tile(faces, columns=steps))
+        imagegrid.write_png(out_path, imagegrid.tile(faces, columns=steps))
     except OSError as error:
         _write_error(error)
     click.echo(f"wrote {out_path} ({steps} faces, {kind}, seeds {seeds[0]} to {seeds[1]}); "

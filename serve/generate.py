@@ -3,14 +3,15 @@
 The exported generator maps ``z`` (float32, (N, latent_dim)) to NHWC float32 images in
 the card's ``output_range`` ([0, 1]); there is no random op in the graph, so the
 images depend only on ``z``, drawn here from N(0, I) with numpy and a seed
-(:func:`serve.grid.latent_samples`).
+(:func:`zoo.common.imagegrid.latent_samples`).
 """
 
 import os
 
 import numpy as np
 
-from serve import grid, predict
+from serve import predict
+from zoo.common import imagegrid
 from zoo import errors
 
 # The images, the grid and the float batches must fit comfortably in memory: never
@@ -122,7 +123,7 @@ def generate(session, model, z, batch_size=GENERATE_BATCH, progress=None):
         uint8 array (N, H, W, C).
 
     Example:
-        >>> faces = generate(session, model, grid.latent_samples(16, 128, seed=0))  # doctest: +SKIP
+        >>> faces = generate(session, model, imagegrid.latent_samples(16, 128, seed=0))  # doctest: +SKIP
         >>> faces.shape
         (16, 64, 64, 3)
     """
@@ -134,7 +135,7 @@ def generate(session, model, z, batch_size=GENERATE_BATCH, progress=None):
     result = np.empty((len(z), height, width, channels), np.uint8)
     for start in range(0, len(z), batch_size):
         (images,) = predict.run_session(session, model, [output_name], {input_name: z[start:start + batch_size]})
-        result[start:start + len(images)] = grid.to_uint8(to_unit_range(images, decode))
+        result[start:start + len(images)] = imagegrid.to_uint8(to_unit_range(images, decode))
         if progress is not None:
             progress(len(images))
     return result
@@ -144,4 +145,4 @@ def write_each(faces, folder, prefix="face"):
     """Write each face as ``folder/<prefix>_<index>.png`` (atomically); return the paths."""
     digits = max(4, len(str(len(faces) - 1)))
     os.makedirs(folder, exist_ok=True)
-    return [grid.write_png(os.path.join(folder, f"{prefix}_{index:0{digits}d}.png"), face) for index, face in enumerate(faces)]
+    return [imagegrid.write_png(os.path.join(folder, f"{prefix}_{index:0{digits}d}.png"), face) for index, face in enumerate(faces)]

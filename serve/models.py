@@ -27,6 +27,7 @@ import os
 import pathlib
 
 from zoo import errors
+from zoo.common.files import sha256_of  # noqa: F401 (models.sha256_of for callers)
 
 CARD_FORMAT = "zoo-card/1"
 CARD_KEY = "zoo.card"
@@ -111,15 +112,6 @@ def headline_metrics(card, limit=3):
     metrics = card.get("metrics") or {}
     figures = {key: value for key, value in metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
     return dict(list(figures.items())[:limit])
-
-
-def sha256_of(path, chunk_size=1 << 20):
-    """The hex SHA-256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_json(path):

@@ -1,13 +1,14 @@
 """Reading the time: images through a clock reader's onnxruntime session, in batches.
 
 numpy, Pillow and onnxruntime only; the outputs are decoded as the model's card says,
-with :func:`zoo.clocktime.decode_outputs`.
+with :func:`zoo.common.clocktime.decode_outputs`.
 """
 
 import numpy as np
 
 from serve import images as imaging
-from zoo import clocktime, errors
+from zoo import errors
+from zoo.common import clocktime
 
 
 def format_time(hour, minute):
@@ -42,7 +43,7 @@ def turn_selector(model):
     Raises:
         ZooError: the model has none.
     """
-    from zoo import turnvote
+    from zoo.common import turnvote
 
     selector = model.decode.get("turns")
     if selector is None:
@@ -58,7 +59,7 @@ def read_turned(session, model, images, batch_size=32, selector=None):
     Returns:
         ``(minutes, confidence, turn)`` arrays (N,).
     """
-    from zoo import turnvote
+    from zoo.common import turnvote
 
     selector = selector or turn_selector(model)
     minutes, confidence = turnvote.read_turned(lambda batch: read_arrays(session, model, batch, batch_size), images,

@@ -11,7 +11,9 @@ registry so that no other test sees it.
 
 import numpy as np
 
-from zoo import clockface, clocktime, datasets, registry
+from zoo import clockface, datasets, registry
+
+from zoo.common import clocktime
 
 CLOCK_ENTRY = "servetest_clock_hands"
 FACES_ENTRY = "servetest_faces"

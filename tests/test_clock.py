@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockface, clockstudy, clocktime, registry, training
+from zoo import clock, clockface, clockstudy, registry, training
+from zoo.common import clocktime
 
 READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
 

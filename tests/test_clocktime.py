@@ -1,11 +1,11 @@
-"""Tests for zoo.clocktime: labels, common sense error, bins and encodings."""
+"""Tests for zoo.common.clocktime: labels, common sense error, bins and encodings."""
 
 import json
 
 import numpy as np
 import pytest
 
-from zoo import clocktime
+from zoo.common import clocktime
 
 
 def test_to_minutes_scalars_and_arrays():

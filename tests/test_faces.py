@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import errors, imagegrid, imagemetrics
+from zoo import errors, imagemetrics
+from zoo.common import imagegrid
 
 FULL = (178, 218)
 HALF = (89, 109)

@@ -21,11 +21,13 @@ from PIL import Image
 
 import serve_models
 from conftest import ROOT, assert_one_line_error, run_zoo
-from serve import generate, grid, models, predict, release
+from serve import generate, models, predict, release
+from zoo.common import imagegrid
 from serve import images as imaging
-from zoo import clockface, clocktime, errors
+from zoo import clockface, errors
 
 # ----------------------------------------------------------------------------- fixtures
+from zoo.common import clocktime
 
 
 @pytest.fixture(scope="session")
@@ -286,17 +288,17 @@ def test_decode_keys_from_describe_override_the_exporter_defaults():
 
 
 def test_interpolation_ends_norms_and_grid_shapes():
-    start, end = grid.latent_samples(2, 64, seed=3)
-    for kind in grid.INTERPOLATIONS:
-        path = grid.interpolate(start, end, 5, kind)
+    start, end = imagegrid.latent_samples(2, 64, seed=3)
+    for kind in imagegrid.INTERPOLATIONS:
+        path = imagegrid.interpolate(start, end, 5, kind)
         np.testing.assert_allclose(path[0], start, atol=1e-5)
         np.testing.assert_allclose(path[-1], end, atol=1e-5)
-    middle_linear = np.linalg.norm(grid.lerp(start, end, 3)[1])
-    middle_spherical = np.linalg.norm(grid.slerp(start, end, 3)[1])
+    middle_linear = np.linalg.norm(imagegrid.lerp(start, end, 3)[1])
+    middle_spherical = np.linalg.norm(imagegrid.slerp(start, end, 3)[1])
     expected_norm = (np.linalg.norm(start) + np.linalg.norm(end)) / 2
     assert abs(middle_spherical - expected_norm) < 1e-3 and middle_linear < middle_spherical
-    assert grid.tile(np.zeros((10, 16, 16, 3)), padding=2).shape == (3 * 18 + 2, 4 * 18 + 2, 3)
-    np.testing.assert_array_equal(grid.latent_samples(1, 8, seed=5)[0], grid.latent_samples(4, 8, seed=5)[0])
+    assert imagegrid.tile(np.zeros((10, 16, 16, 3)), padding=2).shape == (3 * 18 + 2, 4 * 18 + 2, 3)
+    np.testing.assert_array_equal(imagegrid.latent_samples(1, 8, seed=5)[0], imagegrid.latent_samples(4, 8, seed=5)[0])
 
 
 # ----------------------------------------------------------------------------- models
@@ -313,7 +315,7 @@ def test_release_install_keeps_the_card_and_checks_float16(served):
     # The float16 model still computes in float32, close to the exported one.
     model, session = models.load(str(served["release"] / "faces.onnx"), require="image")
     reference, _ = models.load(str(served["faces_export"]), require="image")
-    z = grid.latent_samples(8, generate.latent_dim(model), seed=1)
+    z = imagegrid.latent_samples(8, generate.latent_dim(model), seed=1)
     half = generate.generate(session, model, z)
     full = generate.generate(models.open_session(reference.path), reference, z)
     assert np.max(np.abs(half.astype(int) - full.astype(int))) <= 1
@@ -531,7 +533,7 @@ def test_usage_errors_are_one_line(served, pictures, tmp_path):
 
 def faces_of(served, seed, count):
     model, session = models.load(str(served["release"] / "faces.onnx"), require="image", provider="cpu")
-    return generate.generate(session, model, grid.latent_samples(count, generate.latent_dim(model), seed=seed))
+    return generate.generate(session, model, imagegrid.latent_samples(count, generate.latent_dim(model), seed=seed))
 
 
 def test_generate_faces_grid_and_each(served, tmp_path):
@@ -541,7 +543,7 @@ def test_generate_faces_grid_and_each(served, tmp_path):
     assert "CPUExecutionProvider" in result.stdout
     picture = np.asarray(Image.open(out))
     faces = faces_of(served, 7, 5)
-    np.testing.assert_array_equal(picture, grid.tile(faces, columns=3))  # 5 faces: 2 rows of 3
+    np.testing.assert_array_equal(picture, imagegrid.tile(faces, columns=3))  # 5 faces: 2 rows of 3
     assert picture.shape == (2 * 18 + 2, 3 * 18 + 2, 3)
     written = sorted(each.iterdir())
     assert [path.name for path in written] == [f"face_{index:04d}.png" for index in range(5)]

@@ -1,4 +1,4 @@
-"""Reading a clock at four quarter turns and choosing one reading (zoo.turnvote): the
+"""Reading a clock at four quarter turns and choosing one reading (zoo.common.turnvote): the
 selector's fit and choice, ``zoo fit-turns`` on a run's validation clocks, the card
 that carries the selector, and ``--turns`` in ``zoo clock-errors`` and ``zoo predict-time``.
 
@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockstudy, clocktime, errors, registry, turnvote
+from zoo import clock, clockstudy, errors, registry
+from zoo.common import clocktime, turnvote
 
 
 def test_turns_are_exact_quarter_rotations():

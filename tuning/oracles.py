@@ -21,24 +21,14 @@ import threading
 
 import keras_tuner
 
+from zoo.common import files
+
 from keras_tuner.src.engine import trial as trial_module
 
 
 def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    # A name of this process and thread: the chief's gRPC threads and the workers
-    # never share a temporary file.
-    temporary = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
-    try:
-        with open(temporary, "w") as file:
-            json.dump(data, file)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write ``data`` as compact JSON through a temporary file and a rename (KerasTuner's state files)."""
+    files.write_json(path, data, indent=None)
 
 
 class AtomicSaves:

@@ -10,13 +10,13 @@ Entries:
 - ``clock_hands``: beyond the report, a reader that respects the clock's geometry:
   each hand's angle as a (sin, cos) pair, so 11:59 and 0:00 are neighbours rather than
   the two ends of a scale, and the hour is read from the hour hand *given* the minute
-  hand (:func:`zoo.clocktime.hands_to_minutes`), so 2:58 is not read as 3:58.
+  hand (:func:`zoo.common.clocktime.hands_to_minutes`), so 2:58 is not read as 3:58.
 
 Data: clocks rendered by :mod:`zoo.clockface` (cached under ``$ZOO_CACHE_DIR``,
 rendered by a pool of processes), or the Leiden "tell the time" set via ``--data``
 (a folder with ``images.npy`` and ``labels.npy``, any image size). Test clocks are
 rendered from a fixed seed that training never uses. Every reader is scored by the
-common-sense error in minutes (:func:`zoo.clocktime.cse_summary`).
+common-sense error in minutes (:func:`zoo.common.clocktime.cse_summary`).
 
 The report trained at 150x150; on a 2-core CPU its listings cost ~280M
 multiply-adds per image there, so the report's readers default to 64x64 here
@@ -34,9 +34,11 @@ import typing
 import keras
 import numpy as np
 
-from zoo import blocks, clockface, clocktime, datasets, errors, registry
+from zoo import blocks, clockface, datasets, errors, registry
 
 # Test clocks come from this seed; a training seed equal to it is refused.
+
+from zoo.common import clocktime
 TEST_SEED = 20261127
 # Validation clocks come from the training seed plus this offset.
 VALIDATION_OFFSET = 7919
@@ -704,7 +706,7 @@ def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2
     first step, unlike a plain regression), and reported as the (sin, cos) of the
     distribution's mean direction, which is sub-bin precise; with ``angle_bins=0`` the
     heads regress (sin, cos) directly with MSE. The hour is read from the hour hand
-    given the minute hand (:func:`zoo.clocktime.hands_to_minutes`).
+    given the minute hand (:func:`zoo.common.clocktime.hands_to_minutes`).
 
     With ``keypoint_weight`` > 0, a keypoint head (soft-argmax heatmaps at a quarter of
     the input's resolution) also learns where the pivot, the 12 and 3 o'clock rim

@@ -22,7 +22,9 @@ import typing
 
 import numpy as np
 
-from zoo import clock, clocktime, errors, registry, training, turnvote
+from zoo import clock, errors, registry, training
+
+from zoo.common import clocktime, turnvote
 
 STUDIES = ("bins", "loss", "multihead", "generalisation")
 REPORT = {  # The report's figures (mean common-sense error in minutes, Leiden set).
@@ -219,7 +221,7 @@ def _is_run(model):
 
 class Reader(typing.NamedTuple):
     """A clock reader opened for scoring: ``read`` maps uint8 clocks (N, H, W) to
-    ``(minutes, confidence)``; ``turns`` is its turn selector (:mod:`zoo.turnvote`) or None."""
+    ``(minutes, confidence)``; ``turns`` is its turn selector (:mod:`zoo.common.turnvote`) or None."""
 
     name: str
     size: int
@@ -363,7 +365,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
 
 
 def fit_turns(model_dir, count=None, progress=True, reader=None):
-    """Fit a trained reader's turn selector (:mod:`zoo.turnvote`) on its validation
+    """Fit a trained reader's turn selector (:mod:`zoo.common.turnvote`) on its validation
     clocks (the run's seed + :data:`zoo.clock.VALIDATION_OFFSET`, as training rendered
     them) and write it to the run folder as ``turns.json``.
 

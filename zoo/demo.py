@@ -38,7 +38,8 @@ STEPS = 6
 def choose_turns(run, quick):
     """Fit the reader's turn selector (``zoo fit-turns``) and score the test clocks read
     at four turns; False (the demo reads unturned) when choosing does not help."""
-    from zoo import clockstudy, clocktime, errors
+    from zoo import clockstudy, errors
+    from zoo.common import clocktime
 
     started = time.perf_counter()
     reader = clockstudy.open_reader(run, turns=False)
@@ -75,7 +76,8 @@ def main(out, count, quick):
 
     cli._quiet_tensorflow()
     from export import export_entry
-    from zoo import clock, clockface, clocktime, errors, registry, training
+    from zoo import clock, clockface, errors, registry, training
+    from zoo.common import clocktime
 
     out = pathlib.Path(out)
     settings = dict(QUICK if quick else SETTINGS)

@@ -61,9 +61,11 @@ import pathlib
 import keras
 import numpy as np
 
-from zoo import datasets, errors, imagegrid, imagemetrics, registry
+from zoo import datasets, errors, imagemetrics, registry
 
 # Aligned CelebA images are 178 wide and 218 high; the face box in those pixels.
+
+from zoo.common import imagegrid
 CELEBA_SIZE = (178, 218)
 CELEBA_FACE_BOX = (19, 40, 140, 140)  # left, top, width, height
 CROPS = ("auto", "celeba", "center", "none")

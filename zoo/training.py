@@ -25,7 +25,9 @@ import shutil
 import sys
 import time
 
-from zoo import clocktime, errors, hparams, registry
+from zoo import errors, hparams, registry
+
+from zoo.common import clocktime, files
 
 JIT_POLICIES = ("auto", "on", "off")
 PRECISIONS = ("float32", "mixed_bfloat16", "auto")
@@ -262,31 +264,9 @@ def resolve_config(entry, hparams_file=None, overrides=(), epochs=None):
     return entry.resolve(*layers)
 
 
-def _write_json(path, data):
-    path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
-
-
 def write_json(path, data):
     """Write ``data`` as indented JSON through a temporary file (numpy scalars become numbers)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    _write_json(temporary, data)
-    os.replace(temporary, path)
-
-
-def _publish(partial, out):
-    """Put a finished run folder in place of ``out`` (the previous one, if any, goes)."""
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(partial, out)
-
-
-def _jsonable(value):
-    try:
-        return value.item()
-    except AttributeError:
-        return str(value)
+    files.write_json(path, data)
 
 
 def train(
@@ -327,7 +307,7 @@ def train(
     if partial.exists() and (not started_config.exists() or json.loads(started_config.read_text()) != json.loads(json.dumps(config))):
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    _write_json(started_config, config)
+    write_json(started_config, config)
 
     import keras
 
@@ -383,8 +363,8 @@ def train(
 
     model.save(partial / "model.keras")
     history_data = {key: [float(value) for value in values] for key, values in history.history.items()}
-    _write_json(partial / "history.json", history_data)
-    _write_json(partial / "metrics.json", metrics)
+    write_json(partial / "history.json", history_data)
+    write_json(partial / "metrics.json", metrics)
     run = {
         "entry": name,
         "seed": seed,
@@ -398,13 +378,13 @@ def train(
         "machine": machine(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    _write_json(partial / "run.json", run)
+    write_json(partial / "run.json", run)
     if plots:
         from zoo import plots as plotting
 
         plotting.learning_curves(history_data, partial / "learning_curves.png", title=name)
     shutil.rmtree(partial / "backup", ignore_errors=True)
-    _publish(partial, out)
+    files.publish_folder(partial, out)
     return {**run, "metrics": metrics, "path": str(out)}
 
 
@@ -446,16 +426,16 @@ def _derived_run(model, config, metrics, source, out, **provenance):
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     model.save(partial / "model.keras")
-    _write_json(partial / "hparams.json", config)
-    _write_json(partial / "metrics.json", metrics)
+    write_json(partial / "hparams.json", config)
+    write_json(partial / "metrics.json", metrics)
     run_file = source / "run.json"
     run = json.loads(run_file.read_text()) if run_file.exists() else {"entry": model.name}
     run.update(provenance)
-    _write_json(partial / "run.json", run)
+    write_json(partial / "run.json", run)
     for name in ("history.json", "learning_curves.png"):
         if (source / name).exists():
             shutil.copy2(source / name, partial / name)
-    _publish(partial, out)
+    files.publish_folder(partial, out)
     return {**run, "metrics": metrics, "path": str(out)}
 
 

@@ -25,7 +25,9 @@ import pathlib
 
 import numpy as np
 
-from zoo import clocktime, errors
+from zoo import errors
+
+from zoo.common import clocktime
 
 FORMAT = "zoo-turns/1"
 TURNS = (0, 1, 2, 3)
@@ -208,8 +210,8 @@ def load(path):
 
 
 def save(selector, path):
-    """Write ``selector`` to ``path`` atomically (:func:`zoo.training.write_json`), once checked."""
-    from zoo import training  # imports no TensorFlow, but more than serving needs
+    """Write ``selector`` to ``path`` atomically, once checked."""
+    from zoo.common import files
 
-    training.write_json(path, check(selector))
+    files.write_json(path, check(selector))
     return pathlib.Path(path)

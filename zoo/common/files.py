@@ -1,0 +1,60 @@
+"""Atomic writes and checksums: a reader never sees half a file, and a failed write
+leaves the previous file in place."""
+
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import threading
+
+
+def _jsonable(value):
+    """numpy scalars as numbers, anything else unknown as its text."""
+    try:
+        return value.item()
+    except AttributeError:
+        return str(value)
+
+
+def temporary_path(path):
+    """A sibling of ``path`` private to this process and thread, to write and then rename."""
+    path = pathlib.Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(path)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json(path, data, indent=2):
+    """Write ``data`` as JSON through a temporary file (numpy scalars become numbers)."""
+    text = json.dumps(data, indent=indent, default=_jsonable)
+    return write_text(path, text + ("\n" if indent is not None else ""))
+
+
+def publish_folder(partial, out):
+    """Put a finished folder in place of ``out`` (the previous one, if any, goes)."""
+    out = pathlib.Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(partial, out)
+
+
+def sha256_of(path, chunk_size=1 << 20):
+    """The hex SHA-256 of a file, streamed."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
