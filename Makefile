@@ -56,13 +56,11 @@ demo: install
 bench: install
 	$(ZOO) bench --train $(ARGS)
 
-# serve/release/{clock,faces}.onnx + .card.json from artifacts/clock_polar and artifacts/face_gan
-# (trained first when missing), e.g. make release ARGS="--faces-data ../shared/datasets/celeba.zip"
-# The clock reader sits behind the upright stages artifacts/clock_upright and artifacts/clock_upright_polar
-# (trained first when missing, with the settings that made serve/release/clock.onnx);
-# ARGS="--no-upright" ships the reader alone.
+# serve/release/{clock,faces}.onnx + .card.json, each trained first (when its run folder under
+# artifacts/ is empty) with the recipe export/release.py declares, e.g.
+# make release ARGS="--faces-data ../shared/datasets/celeba.zip"; ARGS="--no-upright" ships the reader alone.
 release: install
-	$(BIN)/python -m serve.release $(ARGS)
+	$(BIN)/python -m export.release $(ARGS)
 
 train-%: install
 	$(ZOO) train $* $(DATA_ARG) $(ARGS)

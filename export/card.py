@@ -1,4 +1,4 @@
-"""The model card (``card.json``, schema ``zoo-card/1`` in HELPERS.md), its copy in the
+"""The model card (``card.json``, schema ``zoo-card/1`` in docs/model-card.md), its copy in the
 ONNX ``metadata_props``, and the SHA-256 manifest.
 
 A runtime holding only ``model.onnx`` reads the card from the file's metadata: key
@@ -18,7 +18,7 @@ from zoo.common.files import sha256_of  # noqa: F401 (also used as cards.sha256_
 FORMAT = "zoo-card/1"
 CARD_KEY = "zoo.card"
 MANIFEST = "SHA256SUMS"
-# The card's keys, in the order of the schema in HELPERS.md.
+# The card's keys, in the order of the schema in docs/model-card.md.
 FIELDS = (
     "format", "entry", "task", "version", "created", "source_commit", "opset", "onnx_file", "onnx_sha256",
     "inputs", "outputs", "preprocessing", "decode", "metrics", "training", "hparams", "parity", "quantization",

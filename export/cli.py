@@ -59,7 +59,7 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
         raise errors.ZooError(f"no model at {model_dir} (train one with `zoo train {entry} --out DIR`)")
     if data is not None and not pathlib.Path(data).exists():
         raise errors.ZooError(f"--data {data} does not exist")
-    cli._quiet_tensorflow()
+    cli.quiet_tensorflow()
     from export import exporter
 
     card = exporter.export_entry(

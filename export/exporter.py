@@ -68,7 +68,7 @@ def _describe(entry, config):
     input_range = facts.pop("input_range", None)
     if "kind" not in facts:
         raise errors.ZooError(
-            f"{entry.name}: describe() returned {sorted(facts)}; the card's decode needs a 'kind' (see HELPERS.md)"
+            f"{entry.name}: describe() returned {sorted(facts)}; the card's decode needs a 'kind' (see docs/model-card.md)"
         )
     return facts, overrides, input_range
 

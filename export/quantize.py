@@ -38,8 +38,7 @@ METHODS = ("auto", "static", "static-qdq", "dynamic")
 # What the static candidates quantise: the arithmetic that int8 kernels speed up, the
 # activations and pooling that ride on its output range (a quantised Relu is free: it
 # becomes the zero point), and pure data movement. Without Relu and the data movement
-# every layer would dequantise and requantise its output (measured on clock_hands at
-# 64x64: 1.14x over float32 with Conv/MatMul/Gemm only, 1.56x with these).
+# every layer would dequantise and requantise its output, which eats most of the gain.
 STATIC_OPS = [
     "Conv", "MatMul", "Gemm", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
     "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Resize",
@@ -91,9 +90,8 @@ def _calibration_reader(inputs):
 def image_convolutions(model_path, max_channels=3):
     """Names of the Conv nodes that read raw images (at most ``max_channels`` input
     channels): with a 3x3x1 or 3x3x3 kernel an int8 convolution has too little
-    arithmetic to gain anything, and quantising raw pixels costs accuracy (measured on
-    the trained clock_hands: 1.30x with the first convolution in int8, 1.37x and half
-    the output error with it in float32)."""
+    arithmetic to gain anything, and quantising raw pixels costs accuracy: such a
+    convolution stays float32."""
     import onnx
 
     model = onnx.load(str(model_path), load_external_data=False)

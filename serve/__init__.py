@@ -4,7 +4,7 @@
 ``zoo interpolate`` draw faces, ``zoo models`` and ``zoo info`` describe the models.
 Modules: :mod:`serve.models` (finding models, cards, checksums, sessions),
 :mod:`serve.images` (decoding and preprocessing), :mod:`serve.predict`,
-:mod:`serve.generate`, :mod:`serve.grid`. :mod:`serve.release` (``make release``) and
-:mod:`serve.bench` (``zoo bench``) are the two that import TensorFlow, inside their
-functions, and nothing on the serving path imports them.
+:mod:`serve.generate`, and :mod:`serve.bench` (serving latency). Helpers shared with
+training come from :mod:`zoo.common`, which imports no TensorFlow either; the
+release models are built by :mod:`export.release` (``make release``).
 """

@@ -1,4 +1,4 @@
-"""``zoo bench``: serving latency and throughput, cold start, and training throughput.
+"""``zoo bench``'s serving half: latency and throughput, and cold start.
 
 Serving, on the same rendered clock images (one preprocessed array fed to every
 runtime):
@@ -10,13 +10,9 @@ runtime):
 - the wall time of a cold ``zoo predict-time one.png`` and of
   ``zoo generate-faces --count 64`` (fresh subprocesses, median of several runs).
 
-Training (``--train``): for each registry entry at its default size, samples per
-second over synthetic batches with XLA off and on (``model.jit_compile``) and, XLA
-off, in mixed bfloat16 precision (``zoo train --precision``), the ratios, and what
-the ``auto`` policies pick.
-
-TensorFlow is imported only here, inside the functions that time Keras, never by the
-serve commands. Figures are only meaningful on an idle machine: the load average is
+The training half and the ``zoo bench`` command are :mod:`zoo.bench`. TensorFlow is
+imported only here, inside the functions that time Keras, never by the serve
+commands. Figures are only meaningful on an idle machine: the load average is
 recorded with them.
 """
 
@@ -117,7 +113,7 @@ def render_images(folder, count, seed=2026):
     """``count`` rendered clocks (150x150 PNG) in ``folder``; returns their paths and labels."""
     from PIL import Image
 
-    from zoo import clockface
+    from zoo.clocks import clockface
 
     pictures, labels = clockface.render_batch(count, seed=seed, size=IMAGE_SIZE)
     paths = []
@@ -171,7 +167,7 @@ def _keras_runtimes(clock_run, model, log):
         return {}, f"no Keras run folder at {run} (model.keras): Keras and SavedModel rows skipped"
     from zoo import cli, registry, training
 
-    cli._quiet_tensorflow()
+    cli.quiet_tensorflow()
     import tensorflow as tf
 
     from export import convert
@@ -287,123 +283,11 @@ def _bench_faces(faces_model, cold_runs, folder, log):
             "generate_faces_64": timing}
 
 
-# ----------------------------------------------------------------------------- training
-
-
-def _synthetic_batch(model, entry, batch_size, rng):
-    """Inputs (and targets) shaped like the model's, for throughput only."""
-    import keras
-
-    if entry.task == "generation":
-        # GAN/VAE train steps take real images: the discriminator's or encoder's input.
-        network = getattr(model, "discriminator", None) or getattr(model, "encoder", None) or model
-        shape = tuple(network.inputs[0].shape[1:])
-        return rng.uniform(0, 1, (batch_size, *shape)).astype(np.float32), None
-    inputs = [rng.uniform(0, 255, (batch_size, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs]
-    structure = model.output
-    if isinstance(structure, dict):
-        items = structure.items()
-    else:
-        items = enumerate(structure if isinstance(structure, (list, tuple)) else [structure])
-    targets = {}
-    for key, tensor in items:
-        # clock_polar's reading loss takes the true keypoints, not a target its output's shape.
-        shape = structure["keypoints"].shape[1:] if key == "polar_training" else tensor.shape[1:]
-        value = rng.uniform(0, 1, (batch_size, *shape)).astype(np.float32)
-        # Rows summing to one are valid targets for cross-entropy and harmless for MSE.
-        targets[key] = value / value.sum(axis=-1, keepdims=True)
-    if not isinstance(structure, dict):
-        targets = [targets[key] for key in sorted(targets)]
-        targets = targets[0] if len(targets) == 1 else targets
-    del keras
-    return inputs[0] if len(inputs) == 1 else inputs, targets
-
-
-def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0, precision="float32"):
-    """Samples per second of ``entry`` (default size) on synthetic batches, XLA ``jit``,
-    built under the dtype policy ``precision``.
-
-    One warm-up step (the compilation, reported apart), two steps to estimate the
-    step time, then as many of the remaining ``steps`` as fit in ``budget_seconds``
-    (XLA can make a CNN ten times slower on a CPU; the budget keeps ``make bench`` short).
-
-    Returns:
-        dict: samples_per_second, steps, batch_size, compile_seconds, jit_compile (as
-        Keras resolved it: it turns XLA off for models that cannot compile).
-    """
-    import keras
-    import tensorflow as tf
-
-    from zoo import training
-
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    config = entry.resolve()
-    with training.dtype_policy(precision):
-        model = entry.build(config)
-    model.jit_compile = jit
-    batch_size = int(min(config.get("batch_size", 32), batch_cap))
-    x, y = _synthetic_batch(model, entry, batch_size, np.random.default_rng(seed))
-    dataset = tf.data.Dataset.from_tensors(x if y is None else (x, y)).repeat()
-    if y is not None:
-        training.adapt_layers(model, dataset, batches=1)
-
-    def fit(count):
-        started = time.perf_counter()
-        model.fit(dataset, steps_per_epoch=count, epochs=1, verbose=0, shuffle=False)
-        return time.perf_counter() - started
-
-    compile_seconds = fit(1)
-    probe = min(2, steps)
-    elapsed, done = fit(probe), probe
-    remaining = min(steps - done, int((budget_seconds - elapsed) / (elapsed / done)))
-    if remaining > 0:
-        elapsed += fit(remaining)
-        done += remaining
-    return {
-        "samples_per_second": round(done * batch_size / elapsed, 1),
-        "steps": done,
-        "batch_size": batch_size,
-        "compile_seconds": round(compile_seconds, 2),
-        "jit_compile": bool(model.jit_compile),
-    }
-
-
-def bench_training(entries, steps, log):
-    """The training half: each entry with XLA off and on, and in bfloat16; returns its JSON section."""
-    from zoo import cli, registry, training
-
-    cli._quiet_tensorflow()
-    names = registry.names() if not entries else [name.strip() for name in entries.split(",") if name.strip()]
-    for name in names:
-        registry.get(name)  # an unknown name fails before any timing
-    auto = training.resolve_jit("auto")
-    auto_precision = training.resolve_precision("auto")
-    rows = {}
-    for name in names:
-        entry = registry.get(name)
-        row = {}
-        for label, jit, precision in (("xla_off", False, "float32"), ("xla_on", True, "float32"),
-                                      ("bfloat16", False, "mixed_bfloat16")):
-            log(f"[bench] training {name}, XLA {'on' if jit else 'off'}, {precision}")
-            try:
-                row[label] = time_training(entry, jit, steps, precision=precision)
-            except Exception as error:  # one entry failing to compile must not hide the others
-                row[label] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"}
-        off, on = row["xla_off"].get("samples_per_second"), row["xla_on"].get("samples_per_second")
-        row["xla_speedup"] = round(on / off, 2) if off and on else None
-        row["auto_picks"] = "on" if auto else "off"
-        row["auto_is_faster"] = None if row["xla_speedup"] is None else (row["xla_speedup"] >= 1.0) == auto
-        half = row["bfloat16"].get("samples_per_second")
-        row["bfloat16_speedup"] = round(half / off, 2) if off and half else None
-        rows[name] = row
-    return {"steps": steps, "auto_policy_jit": auto, "auto_precision": auto_precision, "entries": rows}
-
-
 # ----------------------------------------------------------------------------- report
 
 
-def _targets(serve):
+def check_targets(serve):
+    """Each serving figure against its target in ``TARGETS`` (``met`` is None when not measured)."""
     checks = []
     cold = (serve.get("cold_predict_time") or {}).get("median_seconds")
     p50 = ((serve.get("latency_batch1") or {}).get("onnxruntime") or {}).get("p50_ms")
@@ -421,6 +305,7 @@ def _targets(serve):
 
 
 def print_report(report):
+    """The machine and the serving section as tables (:func:`zoo.bench.print_training` adds training)."""
     serve = report.get("serve") or {}
     machine = report["machine"]
     click.echo(f"machine: {machine['processor']}, {machine['cpus_usable']} cores usable, load {machine.get('load_average')}; "
@@ -449,55 +334,3 @@ def print_report(report):
             verdict = "not measured" if check["met"] is None else ("met" if check["met"] else "NOT met")
             value = "-" if check["value"] is None else f"{check['value']:g}"
             click.echo(f"  {check['figure']:<48} {value:>9} (target {check['target']}): {verdict}")
-    train = report.get("train")
-    if train:
-        click.echo(f"\ntraining throughput, synthetic batches (up to {train['steps']} steps after a warm-up step); "
-                   f"auto policies: XLA {'on' if train['auto_policy_jit'] else 'off'}, "
-                   f"{train.get('auto_precision', 'float32')}")
-        header = (f"{'entry':<22} {'batch':>5} {'XLA off /s':>11} {'XLA on /s':>10} {'on/off':>7} {'compile on s':>13}  "
-                  f"{'auto':<5} {'bf16 /s':>8} {'bf16/f32':>8}")
-        click.echo(header + "\n" + "-" * len(header))
-        for name, row in train["entries"].items():
-            off, on = row["xla_off"], row["xla_on"]
-            if "error" in off or "error" in on:
-                click.echo(f"{name:<22} error: {off.get('error') or on.get('error')}")
-                continue
-            half = row["bfloat16"]
-            half_text = (f"{'error':>8} {'-':>8}" if "error" in half
-                         else f"{half['samples_per_second']:>8.0f} {row['bfloat16_speedup']:>8.2f}")
-            click.echo(f"{name:<22} {off['batch_size']:>5} {off['samples_per_second']:>11.0f} {on['samples_per_second']:>10.0f} "
-                       f"{row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  {row['auto_picks']:<5} {half_text}"
-                       + ("" if on["jit_compile"] else " (Keras turned XLA off)"))
-
-
-def write_json(path, data):
-    """Write JSON through a temporary file and a rename."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    temporary.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(temporary, path)
-
-
-def main(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, serve_part, train_part, entries, steps,
-         as_json, out):
-    """``zoo bench``'s body (see :func:`serve.cli.bench`)."""
-    for option, value, low in (("--images", image_count, 1), ("--repeats", repeats, 1), ("--cold-runs", cold_runs, 1),
-                               ("--steps", steps, 1)):
-        if value < low:
-            raise errors.ZooError(f"{option} must be at least {low}; received {value}")
-    log = (lambda message: click.echo(message, err=True))
-    machine = machine_facts()
-    report = {"machine": machine, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    if serve_part:
-        report["serve"] = bench_serving(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, log)
-        report["targets"] = _targets(report["serve"])
-    if train_part:
-        report["train"] = bench_training(entries, steps, log)
-    report["machine"] = {**machine_facts(), "load_average_at_start": machine.get("load_average")}
-    write_json(out, report)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-        click.echo(f"\nwrote {out}")

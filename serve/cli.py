@@ -1,9 +1,8 @@
-"""Serve commands: ``zoo predict-time``, ``generate-faces``, ``interpolate``, ``models``,
-``info`` and ``bench``.
+"""Serve commands: ``zoo predict-time``, ``generate-faces``, ``interpolate``, ``models``
+and ``info`` (``zoo bench``, which times Keras too, is :mod:`zoo.bench`).
 
 Importing this module imports click only; each command imports numpy, Pillow and
-onnxruntime when it runs, and none of them ever imports TensorFlow or Keras
-(``zoo bench`` does, inside its body, to time Keras against onnxruntime). A test
+onnxruntime when it runs, and none of them ever imports TensorFlow or Keras. A test
 checks it.
 """
 
@@ -336,47 +335,4 @@ def info(model_spec, as_json, provider):
     click.echo(json.dumps(model.card, indent=2))
 
 
-@click.command("bench", cls=_Command)
-@click.option("--clock-run", default="artifacts/clock_polar", show_default=True, metavar="DIR",
-              help="The clock reader's run folder (model.keras; export/ with model.onnx and saved_model/).")
-@click.option("--clock-model", default=None, metavar="PATH",
-              help="The ONNX clock reader [default: CLOCK_RUN/export, else the release clock].")
-@click.option("--faces-model", default=None, metavar="PATH", help="The ONNX face generator [default: the release faces].")
-@click.option("--images", "image_count", type=int, default=64, show_default=True,
-              help="Clock images rendered for the latency and throughput runs.")
-@click.option("--repeats", type=int, default=200, show_default=True, help="Batch-1 runs per runtime (p50, p99).")
-@click.option("--cold-runs", type=int, default=5, show_default=True, help="Cold `zoo predict-time` runs (median).")
-@click.option("--train", "train_part", is_flag=True, help="Also time training with XLA on and off, for each entry.")
-@click.option("--train-only", is_flag=True, help="Only the training part.")
-@click.option("--entries", default=None, metavar="A,B", help="Restrict --train to these entries.")
-@click.option("--steps", type=int, default=30, show_default=True, help="--train: timed steps per entry and setting.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
-@click.option("--out", default="bench.json", show_default=True, metavar="FILE", help="Where to write the JSON.")
-def bench(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, train_part, train_only, entries,
-          steps, as_json, out):
-    """Benchmark serving (onnxruntime against Keras and the SavedModel) and, with
-    --train, training throughput with XLA on and off.
-
-    Serving, on the same rendered clock images: latency p50/p99 at batch 1 and
-    throughput at batch 64 with onnxruntime, Keras model.predict, a direct Keras
-    call and the SavedModel's serving signature (the last three need CLOCK_RUN);
-    the wall time of a cold `zoo predict-time one.png` (median of subprocess runs);
-    and of `zoo generate-faces --count 64`. Writes bench.json (with the machine's
-    facts) and prints a table. Run it on an idle machine.
-
-    \b
-    Examples:
-      zoo bench
-      zoo bench --train --entries mnist_cnn,clock_hands --steps 30
-      make bench ARGS="--train"
-    """
-    from serve import bench as benchmark
-
-    benchmark.main(
-        clock_run=clock_run, clock_model=clock_model, faces_model=faces_model, image_count=image_count,
-        repeats=repeats, cold_runs=cold_runs, serve_part=not train_only, train_part=train_part or train_only,
-        entries=entries, steps=steps, as_json=as_json, out=out,
-    )
-
-
-COMMANDS = [predict_time, generate_faces, interpolate, list_models, info, bench]
+COMMANDS = [predict_time, generate_faces, interpolate, list_models, info]

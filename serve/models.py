@@ -1,6 +1,6 @@
 """The models serve runs: where they are, their cards, their checksums and their sessions.
 
-A model is an ONNX file with a model card (schema ``zoo-card/1``, see HELPERS.md).
+A model is an ONNX file with a model card (schema ``zoo-card/1``, see docs/model-card.md).
 The card is read from, in order:
 
 1. ``<stem>.card.json`` beside ``<stem>.onnx`` (the release models: ``clock.onnx``

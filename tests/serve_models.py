@@ -3,7 +3,7 @@
 Two temporary registry entries shaped like the real ones (the clock and face entries
 of the other issues, which these tests must not wait for): a clock reader with the
 ``clock_hands`` decoding (each hand's angle as a (sin, cos) pair, trained on clocks
-from :mod:`zoo.clockface`) and a generator mapping ``z`` to 16x16 RGB images in [0, 1].
+from :mod:`zoo.clocks.clockface`) and a generator mapping ``z`` to 16x16 RGB images in [0, 1].
 Each is trained for one epoch with :func:`zoo.training.train` and exported with
 :func:`export.export_entry` (parity gates, card, manifest), then removed from the
 registry so that no other test sees it.
@@ -11,7 +11,8 @@ registry so that no other test sees it.
 
 import numpy as np
 
-from zoo import clockface, datasets, registry
+from zoo import datasets, registry
+from zoo.clocks import clockface
 
 from zoo.common import clocktime
 

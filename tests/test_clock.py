@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockface, clockstudy, registry, training
+from zoo import registry, training
+from zoo.clocks import clockface, data, entries, layers, losses, reading
+from zoo.clocks import upright as upright_stages
 from zoo.common import clocktime
 
 READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
@@ -16,11 +18,11 @@ READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hand
 
 def perfect_outputs(entry, config, labels):
     """What a perfect reader of ``entry`` outputs: its training targets."""
-    kind = clock.describe_clock(entry, config)["kind"]
-    outputs = clock.targets(kind, labels, config)
+    kind = entries.describe_clock(entry, config)["kind"]
+    outputs = data.targets(kind, labels, config)
     for hand in ("hour", "minute"):
         if f"{hand}_bins" in outputs:  # The model turns its angle distribution into (sin, cos).
-            outputs[hand] = np.asarray(clock.CircularMean(config["angle_bins"])(outputs[f"{hand}_bins"]))
+            outputs[hand] = np.asarray(layers.CircularMean(config["angle_bins"])(outputs[f"{hand}_bins"]))
     return outputs
 
 
@@ -30,7 +32,7 @@ def test_targets_decode_back_to_the_time(name):
     config = entry.resolve({"bins": 720} if name == "clock_classifier" else {})
     rng = np.random.default_rng(0)
     labels = np.stack([rng.integers(0, 12, 500), rng.integers(0, 60, 500)], axis=1)
-    decode = clock.describe_clock(entry, config)
+    decode = entries.describe_clock(entry, config)
     minutes, confidence = clocktime.decode_outputs(perfect_outputs(entry, config, labels), decode)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
     # 720 bins have centres at t + 0.5; every other reader decodes exactly.
@@ -42,7 +44,7 @@ def test_bins_decode_at_the_bin_centre():
     entry = registry.get("clock_classifier")
     config = entry.resolve({"bins": 24})
     labels = np.array([[2, 58], [3, 0], [11, 59]])
-    minutes, _ = clocktime.decode_outputs(perfect_outputs(entry, config, labels), clock.describe_clock(entry, config))
+    minutes, _ = clocktime.decode_outputs(perfect_outputs(entry, config, labels), entries.describe_clock(entry, config))
     np.testing.assert_allclose(minutes, [165.0, 195.0, 705.0])
 
 
@@ -56,13 +58,13 @@ def test_hands_reader_avoids_the_hour_boundary_mistake():
 
 
 def test_parallel_render_equals_serial_and_is_cached(monkeypatch):
-    parallel = clock.render(40, seed=3, size=32, workers=2, progress=False)
+    parallel = data.render(40, seed=3, size=32, workers=2, progress=False)
     serial = clockface.render_batch(40, 3, size=32)
     np.testing.assert_array_equal(parallel[0], serial[0])
     np.testing.assert_array_equal(parallel[1], serial[1])
     calls = []
     monkeypatch.setattr(clockface, "render_batch", lambda *args, **kwargs: calls.append(1))
-    again = clock.render(40, seed=3, size=32, workers=2, progress=False)
+    again = data.render(40, seed=3, size=32, workers=2, progress=False)
     assert not calls
     np.testing.assert_array_equal(again[0], serial[0])
 
@@ -71,9 +73,9 @@ def test_rendered_splits_use_a_held_out_test_seed():
     entry = registry.get("clock_hands")
     config = entry.resolve({"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16})
     splits = entry.data(entry, config, seed=5)
-    assert splits.info["test_seed"] == clock.TEST_SEED
+    assert splits.info["test_seed"] == data.TEST_SEED
     images, labels = splits.test_arrays
-    expected_images, expected_labels = clockface.render_batch(16, clock.TEST_SEED, size=32)
+    expected_images, expected_labels = clockface.render_batch(16, data.TEST_SEED, size=32)
     np.testing.assert_array_equal(labels, expected_labels)
     batch_images, batch_targets = next(iter(splits.train))
     assert batch_images.shape[1:] == (32, 32, 1) and set(batch_targets) == {"hour_bins", "minute_bins", "keypoints"}
@@ -95,7 +97,7 @@ def test_test_seed_is_refused():
     from zoo import errors
 
     with pytest.raises(errors.ZooError, match="test clocks"):
-        entry.data(entry, entry.resolve(), seed=clock.TEST_SEED)
+        entry.data(entry, entry.resolve(), seed=data.TEST_SEED)
 
 
 def test_train_a_tiny_reader_through_the_cli(tmp_path):
@@ -116,7 +118,7 @@ def test_train_a_tiny_reader_through_the_cli(tmp_path):
     assert broken_down.returncode == 0, broken_down.stderr
     rows = json.loads((styles / "styles.json").read_text())
     assert rows[0]["factor"] == "all" and rows[0]["count"] == 40
-    for factor in clockstudy.STYLE_FACTORS:
+    for factor in reading.STYLE_FACTORS:
         group = [row for row in rows if row["factor"] == factor]
         assert sum(row["count"] for row in group) == 40, factor
         assert sum(row["error_share"] for row in group) == pytest.approx(1.0, abs=1e-6) or rows[0]["cse_mean"] == 0
@@ -131,9 +133,9 @@ def test_bad_leiden_folder_is_one_line(tmp_path):
 
 
 def test_loss_study_writes_tables_and_figures(tmp_path):
-    from zoo import clockstudy
+    from zoo.clocks import study
 
-    results = clockstudy.run_study("loss", tmp_path / "study", epochs=1, train_count=64, image_size=48)
+    results = study.run_study("loss", tmp_path / "study", epochs=1, train_count=64, image_size=48)
     assert [row["row"] for row in results] == ["loss=mae", "loss=mse"]
     assert all(row["report_cse"] is not None and 0 <= row["cse_mean"] <= 360 for row in results)
     for name in ("results.csv", "results.md", "results.json", "errors.png", "worst_loss_mae.png", "worst_loss_mse.png"):
@@ -170,7 +172,7 @@ def test_rotation_augment_moves_keypoints_with_the_image():
     points[5, 2] = np.nan  # unknown keypoints stay unknown
     targets = {"keypoints": points, "polar_training": points.copy(), "hour": np.zeros((count, 2), "float32")}
 
-    turned, moved = clock.rotate_batch(images, targets, probability=1.0, seed=1)
+    turned, moved = data.rotate_batch(images, targets, probability=1.0, seed=1)
     turned, moved = np.asarray(turned), {key: np.asarray(value) for key, value in moved.items()}
     peak = turned[..., 0].reshape(count, -1).argmax(axis=1)
     found = np.stack([(peak % size + 0.5) / size, (peak // size + 0.5) / size], axis=1)
@@ -184,7 +186,7 @@ def test_rotation_augment_moves_keypoints_with_the_image():
     assert np.isnan(moved["keypoints"][5, 2]).all() and np.isfinite(moved["keypoints"][5, :2]).all()
     np.testing.assert_array_equal(moved["hour"], targets["hour"])
 
-    untouched, same = clock.rotate_batch(images, targets, probability=0.0, seed=1)
+    untouched, same = data.rotate_batch(images, targets, probability=0.0, seed=1)
     np.testing.assert_allclose(np.asarray(untouched), images, atol=1e-3)
     np.testing.assert_allclose(np.asarray(same["keypoints"]), points, atol=1e-6)
 
@@ -192,35 +194,13 @@ def test_rotation_augment_moves_keypoints_with_the_image():
 def test_error_rows_split_the_mean_error_by_style():
     styles = [clockface.sample_style(np.random.default_rng(index)) for index in range(30)]
     errors_in_minutes = np.arange(30, dtype=float)
-    rows = clockstudy.error_rows(errors_in_minutes, styles, factors=("rotation", "second_hand"))
+    rows = reading.error_rows(errors_in_minutes, styles, factors=("rotation", "second_hand"))
     assert rows[0] == pytest.approx({**rows[0], "count": 30, "cse_mean": 14.5, "error_share": 1.0})
     for row in rows[1:]:
-        chosen = np.array([clockstudy.style_value(style, row["factor"]) == row["value"] for style in styles])
+        chosen = np.array([reading.style_value(style, row["factor"]) == row["value"] for style in styles])
         assert row["count"] == chosen.sum() and row["cse_mean"] == pytest.approx(errors_in_minutes[chosen].mean())
         assert row["error_share"] == pytest.approx(errors_in_minutes[chosen].sum() / errors_in_minutes.sum())
     assert {row["value"] for row in rows if row["factor"] == "second_hand"} <= {"true", "false"}
-
-
-def test_rotation_augment_can_start_at_a_later_epoch():
-    entry = registry.get("clock_polar")
-    config = entry.resolve({"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16, "batch_size": 16,
-                            "rotate_augment": 1.0, "rotate_augment_from": 1})
-    splits = entry.data(entry, config, seed=5)
-    (schedule,) = splits.callbacks
-    rendered = clock.render(64, 5, 32, progress=False).geometry / 32
-
-    def untouched_rows():
-        _, targets = next(iter(splits.train))
-        points = targets["keypoints"].numpy().reshape(len(targets["keypoints"]), -1)
-        known = rendered.reshape(64, -1)
-        return np.mean([np.abs(known - row).max(axis=1).min() < 1e-5 for row in points])
-
-    schedule.on_epoch_begin(0)
-    assert untouched_rows() == 1.0
-    schedule.on_epoch_begin(1)
-    assert untouched_rows() == 0.0
-    assert not registry.get("clock_hands").data(registry.get("clock_hands"), registry.get("clock_hands").resolve(
-        {"image_size": 32, "train_count": 64, "val_count": 16, "test_count": 16}), seed=5).callbacks
 
 
 def test_dial_angle_undoes_a_sheared_frame():
@@ -238,18 +218,20 @@ def test_dial_angle_undoes_a_sheared_frame():
     hand = 0.8 * hand / np.linalg.norm(hand, axis=1, keepdims=True)
     inputs = [value.astype("float32") for value in (hand, twelve, three)]
     expected = 0.8 * np.stack([np.sin(theta), np.cos(theta)], axis=1)
-    np.testing.assert_allclose(np.asarray(clock.DialAngle()(inputs)), expected, atol=1e-5)
-    relative = np.asarray(clock.RelativeAngle()(inputs[:2]))
+    np.testing.assert_allclose(np.asarray(layers.DialAngle()(inputs)), expected, atol=1e-5)
+    # The hand read against the 12 alone: its angle minus the 12's.
+    relative = 0.8 * np.stack([np.sin(np.arctan2(hand[:, 0], hand[:, 1]) - twelve_at),
+                               np.cos(np.arctan2(hand[:, 0], hand[:, 1]) - twelve_at)], axis=1)
     assert np.abs(relative - expected).max() > 0.05  # the shear the 3 mark corrects
 
     # With a tolerance, a shear within it is still undone; a 3 head that missed (its
     # direction far from a quarter turn after the 12) is ignored: read against the 12.
-    tolerant = clock.DialAngle(tolerance=20.0)
+    tolerant = layers.DialAngle(tolerance=20.0)
     np.testing.assert_allclose(np.asarray(tolerant(inputs)), expected, atol=1e-5)
     missed_at = twelve_at + np.pi + rng.uniform(-0.5, 0.5, count)  # found the 6, say
     missed = [inputs[0], inputs[1], np.stack([np.sin(missed_at), np.cos(missed_at)], axis=1).astype("float32")]
     np.testing.assert_allclose(np.asarray(tolerant(missed)), relative, atol=1e-5)
-    assert np.abs(np.asarray(clock.DialAngle()(missed)) - relative).max() > 0.5
+    assert np.abs(np.asarray(layers.DialAngle()(missed)) - relative).max() > 0.5
 
 
 def test_polar_loss_reads_the_three_mark_in_the_predicted_frame():
@@ -269,13 +251,11 @@ def test_polar_loss_reads_the_three_mark_in_the_predicted_frame():
     def loss_for(degrees):  # logits peaking at each head's angle, shaped like the targets
         logits = concentration * np.cos(centres[None, :] - np.radians(np.array(degrees))[:, None])
         packed = np.concatenate([logits.reshape(1, -1), frame], axis=1).astype("float32")
-        function = clock.polar_reading_loss_with_three if len(degrees) == 4 else clock.polar_reading_loss
-        return float(np.asarray(function(truth, packed))[0])
+        return float(np.asarray(losses.polar_reading_loss_with_three(truth, packed))[0])
 
     right = loss_for([60, 90, 0, 90])
     assert right < loss_for([60, 90, 0, 100]) - 0.2 and right < loss_for([60, 90, 0, 180]) - 10
     assert right < loss_for([60, 100, 0, 90]) - 0.2
-    assert loss_for([60, 90, 0]) < right  # three heads, one term fewer  # three heads, one less term
 
 
 def test_teacher_forcing_reads_in_the_true_frame_early_and_serves_the_image_only_reader():
@@ -321,38 +301,6 @@ def test_teacher_forcing_reads_in_the_true_frame_early_and_serves_the_image_only
     assert np.abs(served[:, -6:] - taught).max() > 1e-3  # an untrained localiser is elsewhere
 
 
-def test_polar_localiser_view_size():
-    # localiser_size: the localiser sees the image resized to at most that size; the
-    # polar strip is still sampled from the full image.
-    entry = registry.get("clock_polar")
-    for image_size, localiser_size, seen in ((96, 64, 64), (96, 48, 48), (64, 96, 64)):
-        model = entry.build(entry.resolve({"image_size": image_size, "width": 8, "polar_width": 4,
-                                           "localiser_size": localiser_size}))
-        views = [layer for layer in model.layers if layer.name == "localiser_view"]
-        assert bool(views) == (image_size > localiser_size)
-        # Heatmaps at a quarter of the view.
-        assert tuple(model.get_layer("loc_heatmaps").output.shape[1:3]) == (seen // 4, seen // 4)
-        assert model.get_layer("polar").input[0].shape[1] == image_size
-
-
-def test_polar_head_norm():
-    # head_norm: the radius and angle-context layers are normalised before their
-    # ReLUs, and the teacher-forced trainer shares those layers with the served model.
-    entry = registry.get("clock_polar")
-    base = {"image_size": 64, "width": 8, "polar_width": 4}
-    assert entry.resolve()["head_norm"] is True  # on by default
-    plain = entry.build(entry.resolve({**base, "head_norm": False}))
-    names = {layer.name for layer in plain.layers}
-    assert "polar_radius_bn" not in names and plain.get_layer("polar_head").use_bias
-    model = entry.build(entry.resolve({**base, "head_norm": True, "teacher_forcing": 0.5}))
-    for name in ("polar_radius", "polar_head"):
-        assert not model.get_layer(name).use_bias
-        assert isinstance(model.get_layer(f"{name}_bn"), keras.layers.BatchNormalization)
-    trainer = training.fitting_model(model)
-    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
-    assert len(model.weights) == len(plain.weights) + 2 * 4 - 2  # two BNs (4 weights each), two biases fewer
-
-
 def scores_turning_with_the_strip(model, strip_layer, scores_layer, atol):
     """The scores ``model`` computes from a random strip fed in at ``strip_layer``,
     checked to move by 7 bins when the strip is turned by 7 of the scores' bins (a
@@ -366,69 +314,17 @@ def scores_turning_with_the_strip(model, strip_layer, scores_layer, atol):
     return scores
 
 
-def test_polar_rim_strip_reads_the_marks_at_a_finer_angle():
-    # rim_angles: the 12 and 3 heads read a strip of their own, of the dial's outer ring
-    # only, sampled at rim_angles angles; the hand heads keep the hands' strip.
-    image = np.zeros((1, 64, 64, 1), "float32")
-    image[0, 8:11, 31:33] = 255.0  # a mark just below the rim at 12: radius 0.85 of 26 pixels
-    frame = np.array([[[0.5, 0.5], [0.5, 0.5 - 26 / 64], [0.5 + 26 / 64, 0.5]]], "float32")
-    rim = np.asarray(clock.PolarSampler(16, 360, inner=0.3)(image, frame))[0, :, :, 0]
-    row, column = np.unravel_index(rim.argmax(), rim.shape)
-    assert abs(0.3 + (row + 0.5) / 16 * 0.75 - 0.85) < 0.1 and (column < 5 or column > 354)
-    assert np.asarray(clock.PolarSampler(16, 360)(image, frame))[0, :, :, 0].argmax(axis=0)[0] != row
-
-    entry = registry.get("clock_polar")
-    base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
-    assert entry.resolve()["rim_angles"] == 0  # off by default
-    model = entry.build(entry.resolve({**base, "rim_angles": 360}))
-    assert tuple(model.get_layer("rim").output.shape[1:3]) == (16, 360)
-    assert model.get_layer("polar_scores").filters == 2 and model.get_layer("rim_scores").filters == 2
-    assert tuple(model.get_layer("polar_all_scores").output.shape[1:]) == (4, 120)
-    trainer = training.fitting_model(model)
-    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
-    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
-    outputs = model.predict(images, verbose=0)
-    assert np.asarray(outputs["polar_training"]).shape == (2, 4 * 120 + 6)
-    with pytest.raises(ValueError, match="multiple of angles"):
-        entry.build(entry.resolve({**base, "rim_angles": 200}))
-
-    # rim_prior: the rim network is blind to the angle, so a clock turned about its
-    # pivot (the strip shifted along the angle) moves its scores by as many bins;
-    # a learned per-angle prior is added after.
-    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True}))
-    assert "rim_angle" not in {layer.name for layer in model.layers}
-    scores = scores_turning_with_the_strip(model, "rim", "rim_by_head", atol=1e-4)
-    prior = model.get_layer("rim_prior")
-    assert prior.prior.shape == (2, 120) and not np.asarray(prior.prior).any()
-    prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (2, 1)))
-    np.testing.assert_allclose(np.asarray(prior(scores)), scores + np.arange(120), atol=1e-4)
-
-    # rim_with_strip: the hands' strip keeps its own 12 and 3 heads; the rim's scores
-    # are added to theirs.
-    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True, "rim_with_strip": True}))
-    assert model.get_layer("polar_scores").filters == 4 and model.get_layer("rim_scores").filters == 2
-    parts = keras.Model(model.inputs, [model.get_layer(name).output for name in
-                                       ("polar_by_head", "rim_prior", "polar_all_scores")])
-    strip, rim, both = (np.asarray(value) for value in parts({"image": images}))
-    np.testing.assert_allclose(both[:, :2], strip[:, :2], atol=1e-5)
-    np.testing.assert_allclose(both[:, 2:], strip[:, 2:] + rim, atol=1e-4)
-
-
 def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
     # mark_context: the 12 and 3 rows get a learned template over every offset round
     # the circle (zero at first); the hands' rows are left alone.
     entry = registry.get("clock_polar")
     base = {"image_size": 64, "width": 8, "polar_width": 4}
-    assert entry.resolve()["mark_context"] is True  # on by default; runs saved before it read as off
-    assert entry.earlier["mark_context"] is False
-    plain = entry.build(entry.resolve({**base, "mark_context": False}))
-    assert not [layer for layer in plain.layers if "context" in layer.name]
-    model = entry.build(entry.resolve({**base, "mark_context": True, "teacher_forcing": 0.5}))
+    model = entry.build(entry.resolve(base))
     template = model.get_layer("polar_context")
     assert template.kernel.shape == (1, 121, 16, 2) and not np.asarray(template.kernel).any()
     trainer = training.fitting_model(model)
     assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
-    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    images = data.render(2, 11, 64, progress=False).images[..., None].astype("float32")
     parts = keras.Model(model.inputs, [model.get_layer(name).output for name in
                                        ("polar_head_relu", "polar_by_head", "polar_with_context")])
     features, local, scores = (np.asarray(value) for value in parts({"image": images}))
@@ -443,39 +339,18 @@ def test_polar_mark_context_scores_the_marks_from_the_whole_circle():
                          for angle in range(120)], axis=-1)
     np.testing.assert_allclose(scores[:, 2:], local[:, 2:] + expected, rtol=1e-3, atol=1e-3)
 
-    # On the angle-blind rim strip the template keeps the scores turning with the clock.
-    model = entry.build(entry.resolve({**base, "rim_angles": 360, "rim_prior": True, "mark_context": True}))
-    model.get_layer("rim_context").kernel.assign(kernel)
-    scores_turning_with_the_strip(model, "rim", "rim_with_context", atol=1e-3)
 
-
-def test_polar_strip_prior_makes_the_hands_strip_blind_to_the_angle():
-    # strip_prior: no angle channels on the hands' strip, so a clock turned about its
-    # pivot (the strip shifted along the angle) moves every head's scores by as many
-    # bins, the whole-circle template included; a learned per-angle prior is added after.
+def test_polar_strip_is_blind_to_the_angle():
+    # No angle channels on the hands' strip, so a clock turned about its pivot (the
+    # strip shifted along the angle) moves every head's scores by as many bins, the
+    # whole-circle template included; the per-angle prior carries where 12 should be.
     entry = registry.get("clock_polar")
-    base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
-    assert entry.resolve()["strip_prior"] is True  # on by default; runs saved before it read as off
-    assert entry.earlier["strip_prior"] is False
-    told = entry.build(entry.resolve({**base, "strip_prior": False}))
-    assert "polar_angle" in {layer.name for layer in told.layers}
-    assert "polar_prior" not in {layer.name for layer in told.layers}
-    model = entry.build(entry.resolve({**base, "strip_prior": True, "prior_gate": False}))
-    assert "polar_angle" not in {layer.name for layer in model.layers}
+    model = entry.build(entry.resolve({"image_size": 64, "width": 8, "polar_width": 4}))
     assert model.get_layer("polar1").kernel.shape[2] == 1  # the image alone, no (sin, cos) channels
     model.get_layer("polar_context").kernel.assign(
         np.random.default_rng(1).normal(size=(1, 121, 16, 2)).astype("float32"))
-    scores = scores_turning_with_the_strip(model, "polar", "polar_with_context", atol=1e-3)
-    prior = model.get_layer("polar_prior")
-    assert prior.prior.shape == (4, 120) and not np.asarray(prior.prior).any()
-    prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))
-    np.testing.assert_allclose(np.asarray(prior(scores)), scores + np.arange(120), atol=1e-4)
-    trainer = training.fitting_model(model)
-    assert {id(weight) for weight in trainer.weights} == {id(weight) for weight in model.weights}
-    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
-    parts = keras.Model(model.inputs, [model.get_layer(name).output for name in ("polar_with_context", "polar_prior")])
-    before, after = (np.asarray(value) for value in parts({"image": images}))
-    np.testing.assert_allclose(after, before + np.arange(120), atol=1e-3)  # the prior is what the heads read
+    scores_turning_with_the_strip(model, "polar", "polar_with_context", atol=1e-3)
+    assert model.get_layer("polar_prior").prior.shape == (4, 120)
 
 
 def test_polar_prior_gate_weights_the_strip_prior_per_clock_and_head():
@@ -484,17 +359,12 @@ def test_polar_prior_gate_weights_the_strip_prior_per_clock_and_head():
     # with a turned strip; at its start (zero weights) the prior is added as without it.
     entry = registry.get("clock_polar")
     base = {"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5}
-    assert entry.resolve()["prior_gate"] is True  # on by default; runs saved before it read as off
-    assert entry.earlier["prior_gate"] is False
-    ungated = entry.build(entry.resolve({**base, "prior_gate": False}))
-    assert "polar_gate" not in {layer.name for layer in ungated.layers}
-    assert type(ungated.get_layer("polar_prior")) is clock.AnglePrior
     model = entry.build(entry.resolve(base))
     prior = model.get_layer("polar_prior")
     prior.prior.assign(np.tile(np.arange(120, dtype="float32"), (4, 1)))
     parts = keras.Model(model.inputs, [model.get_layer(name).output
                                        for name in ("polar_with_context", "polar_gate", "polar_prior")])
-    images = clock.render(2, 11, 64, progress=False).images[..., None].astype("float32")
+    images = data.render(2, 11, 64, progress=False).images[..., None].astype("float32")
     before, logits, after = (np.asarray(value) for value in parts({"image": images}))
     assert not logits.any()
     np.testing.assert_allclose(after, before + np.arange(120), atol=1e-3)
@@ -519,21 +389,20 @@ def test_polar_geometry_stays_float32_in_mixed_precision():
     # The convolutions compute in bfloat16; keypoints, frames, sampling and the heads'
     # scores in float32; the float32 twin takes the weights and reads the same.
     entry = registry.get("clock_polar")
-    config = entry.resolve({"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5,
-                            "rim_angles": 360, "rim_prior": True, "rim_with_strip": True})
+    config = entry.resolve({"image_size": 64, "width": 8, "polar_width": 4, "teacher_forcing": 0.5})
     keras.utils.set_random_seed(3)
     with training.dtype_policy("mixed_bfloat16"):
         mixed = entry.build(config)
     assert keras.config.dtype_policy().name == "float32"  # restored
     assert mixed.get_layer("loc_stem").compute_dtype == "bfloat16"
     assert mixed.get_layer("polar1").compute_dtype == "bfloat16"
-    for name in ("keypoints", "frame", "polar", "rim", "polar_scores", "polar_all_scores", "hour_bins", "hour",
+    for name in ("keypoints", "frame", "polar", "polar_scores", "polar_prior", "hour_bins", "hour",
                  "polar_training"):
         assert mixed.get_layer(name).compute_dtype == "float32", name
     assert training.fitting_model(mixed).get_layer("teacher_frame").compute_dtype == "float32"
     twin = training.float32_twin(entry, config, mixed)
     assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
-    images = clock.render(4, 11, 64, progress=False).images[..., None].astype("float32")
+    images = data.render(4, 11, 64, progress=False).images[..., None].astype("float32")
     exact, rounded = twin.predict(images, verbose=0), mixed.predict(images, verbose=0)
     for key in ("hour", "minute", "keypoints"):
         assert np.asarray(rounded[key]).dtype == np.float32
@@ -545,21 +414,21 @@ def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     result = run_zoo(
         "train", "clock_polar", "--epochs", "2", "--quiet", "--out", out, "--hp", "teacher_forcing=0.5",
         "--hp", "image_size=64", "--hp", "width=8", "--hp", "polar_width=4",
-        "--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16", "--hp", "head_norm=false",
+        "--hp", "train_count=64", "--hp", "val_count=16", "--hp", "test_count=16",
     )
     assert result.returncode == 0, result.stderr
     assert 0 <= json.loads((out / "metrics.json").read_text())["test_cse_mean"] <= 360
     saved = keras.saving.load_model(out / "model.keras")
     assert [tensor.name for tensor in saved.inputs] == ["image"]
-    assert not any(isinstance(layer, clock.TeacherFrame) for layer in saved.layers)
-    assert isinstance(saved.get_layer("hour_in_frame"), clock.PeakMean)
+    assert not any(isinstance(layer, layers.TeacherFrame) for layer in saved.layers)
+    assert isinstance(saved.get_layer("hour_in_frame"), layers.PeakMean)
 
     # Re-decoded with the whole distribution: same weights, a new run folder.
     rebuilt = tmp_path / "polar-mean"
     result = run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", rebuilt)
     assert result.returncode == 0, result.stderr
     model = keras.saving.load_model(rebuilt / "model.keras")
-    assert type(model.get_layer("hour_in_frame")) is clock.CircularMean
+    assert type(model.get_layer("hour_in_frame")) is layers.CircularMean
     for before, after in zip(saved.weights, model.weights):
         np.testing.assert_array_equal(np.asarray(before), np.asarray(after))
     run = json.loads((rebuilt / "run.json").read_text())
@@ -569,16 +438,13 @@ def test_train_a_teacher_forced_polar_reader_through_the_cli(tmp_path):
     assert not (tmp_path / "wide").exists()
     assert_one_line_error(run_zoo("rebuild", "--model", out, "--out", out), "must differ")
 
-    # A run saved before head_norm (or three_tolerance) existed was built without it,
-    # whatever today's default.
+    # A run saved by older code, with a setting the entry no longer has, is refused in
+    # one line that says so; nothing is written.
     config = json.loads((out / "hparams.json").read_text())
-    assert config["three_tolerance"] == 20.0 and saved.get_layer("hour").tolerance == 20.0
-    del config["head_norm"], config["three_tolerance"]
-    (out / "hparams.json").write_text(json.dumps(config))
-    assert training.load_run(out)[1]["head_norm"] is False
-    assert training.load_run(out)[1]["three_tolerance"] == 0.0
-    result = run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", tmp_path / "older")
-    assert result.returncode == 0, result.stderr
+    (out / "hparams.json").write_text(json.dumps({**config, "rim_angles": 0}))
+    assert_one_line_error(run_zoo("rebuild", "--model", out, "--hp", "decode_window=0", "--out", tmp_path / "older"),
+                          "saved by older code")
+    assert not (tmp_path / "older").exists()
 
 
 def test_peak_mean_reads_the_main_mode():
@@ -588,88 +454,39 @@ def test_peak_mean_reads_the_main_mode():
     probabilities[0, [9, 10, 11]] = [0.15, 0.35, 0.15]  # main mode at bin 10
     probabilities[0, 40] = 0.25  # a smaller second mode a quarter turn on
     probabilities[1, [119, 0, 1]] = [0.2, 0.6, 0.2]  # a mode across the wrap
-    peak = np.asarray(clock.PeakMean(bins, window=3)(probabilities))
+    peak = np.asarray(layers.PeakMean(bins, window=3)(probabilities))
     np.testing.assert_allclose(np.arctan2(peak[:, 0], peak[:, 1]) % (2 * np.pi), centres[[10, 0]], atol=1e-5)
     step = np.cos(2 * np.pi / bins)  # the mass in the window, shortened by its spread
     np.testing.assert_allclose(np.linalg.norm(peak, axis=1), [0.35 + 0.3 * step, 0.6 + 0.4 * step], atol=1e-5)
-    whole = np.asarray(clock.CircularMean(bins)(probabilities))
+    whole = np.asarray(layers.CircularMean(bins)(probabilities))
     assert abs(np.arctan2(whole[0, 0], whole[0, 1]) - centres[10]) > 0.3  # pulled towards the second mode
 
 
-def test_turned_frame_hints_turn_the_whole_frame_about_its_pivot():
-    rng = np.random.default_rng(3)
-    keypoints = rng.uniform(0.2, 0.8, (256, 5, 2)).astype("float32")
-    images = np.zeros((256, 8, 8, 1), dtype="float32")
-    inputs, _ = clock.with_frame_hint(images, {"keypoints": keypoints}, 1.0, turn=90.0)
-    hint = inputs["frame_hint"].numpy()
-    np.testing.assert_allclose(hint[:, 0], keypoints[:, 0], atol=1e-6)  # the pivot stays
-
-    def polar(frame):
-        offset = frame[:, 1:] - frame[:, :1]
-        return np.linalg.norm(offset, axis=-1), np.arctan2(offset[..., 1], offset[..., 0])
-
-    (length, angle), (true_length, true_angle) = polar(hint), polar(keypoints[:, :3])
-    np.testing.assert_allclose(length, true_length, atol=1e-5)
-    turned = np.angle(np.exp(1j * (angle - true_angle)))
-    np.testing.assert_allclose(turned[:, 0], turned[:, 1], atol=1e-4)  # 12 and 3 turn together
-    assert np.abs(turned).max() <= np.pi / 2 + 1e-4 and np.abs(turned).max() > 1.0
-    exact, _ = clock.with_frame_hint(images, {"keypoints": keypoints}, 1.0)
-    np.testing.assert_array_equal(exact["frame_hint"].numpy(), keypoints[:, :3])
-
-
-def test_quarter_frame_teaches_the_dial_axis_nearest_the_top():
-    # Dials turned by every angle, squashed along one axis; x right, y down.
-    turns = np.radians(np.arange(-178.0, 180.0, 7.0)).astype("float32")  # none at a tie (45 degrees)
-    centre = np.array([0.5, 0.45], dtype="float32")
-    twelve = np.stack([np.sin(turns), -np.cos(turns)], axis=1) * 0.3
-    three = np.stack([np.cos(turns), np.sin(turns)], axis=1) * 0.2
-    tips = np.full((len(turns), 2, 2), 0.6, dtype="float32")
-    keypoints = np.concatenate([np.broadcast_to(centre, (len(turns), 1, 2)), (centre + twelve)[:, None],
-                                (centre + three)[:, None], tips], axis=1).astype("float32")
-    keypoints[0] = np.nan  # a clock without keypoints stays without
-    moved = clock.quarter_frame({"keypoints": keypoints, "polar_training": keypoints})
-    assert moved["polar_training"] is keypoints
-    out = np.asarray(moved["keypoints"])
-    assert np.isnan(out[0]).all()
-    out, keypoints, turns = out[1:], keypoints[1:], turns[1:]
-    quarters = np.round(turns / (np.pi / 2))
-    expected = turns - quarters * np.pi / 2  # the 12 taught is the axis within 45 degrees of the top
-    offset = out[:, 1] - out[:, 0]
-    np.testing.assert_allclose(np.arctan2(offset[:, 0], -offset[:, 1]), expected, atol=1e-5)
-    # The taught 3 is a quarter clockwise of the taught 12, both on the dial's own axes.
-    offset3 = out[:, 2] - out[:, 0]
-    np.testing.assert_allclose(np.arctan2(offset3[:, 0], -offset3[:, 1]), expected + np.pi / 2, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(offset, axis=1), np.where(quarters % 2 == 0, 0.3, 0.2), atol=1e-6)
-    np.testing.assert_array_equal(out[:, [0, 3, 4]], keypoints[:, [0, 3, 4]])
-    upright = quarters == 0
-    np.testing.assert_allclose(out[upright], keypoints[upright], atol=1e-6)
-
-
 def test_quarter_turns_agree_between_keypoints_images_and_layers():
-    clocks = clock.render(16, 5, 64, progress=False)
-    quarters = clock.quarter_of(clocks.geometry)
+    clocks = data.render(16, 5, 64, progress=False)
+    quarters = upright_stages.quarter_of(clocks.geometry)
     turns = np.arange(16) % 4
-    turned = clock.turn_quarters(clocks.images, turns)
+    turned = upright_stages.turn_quarters(clocks.images, turns)
     points = clocks.geometry / 64.0
     moved = points.copy()
     for index, turn in enumerate(turns):
         for _ in range(turn):  # one clockwise quarter of the image: (x, y) -> (1 - y, x)
             moved[index] = np.stack([1.0 - moved[index][:, 1], moved[index][:, 0]], axis=-1)
-    np.testing.assert_array_equal(clock.quarter_of(moved), (quarters + turns) % 4)
-    whole = clock.turn_clocks(clocks, turns)
+    np.testing.assert_array_equal(upright_stages.quarter_of(moved), (quarters + turns) % 4)
+    whole = upright_stages.turn_clocks(clocks, turns)
     np.testing.assert_array_equal(whole.images, turned)
     np.testing.assert_allclose(whole.geometry / 64.0, moved, atol=1e-6)
     np.testing.assert_array_equal(whole.labels, clocks.labels)
-    upright = clock.turn_clocks(whole, -clock.quarter_of(whole.geometry))
-    assert not clock.quarter_of(upright.geometry).any()
+    upright = upright_stages.turn_clocks(whole, -upright_stages.quarter_of(whole.geometry))
+    assert not upright_stages.quarter_of(upright.geometry).any()
 
     # An upright stage sure of each turn undoes it exactly, and keypoints read in the
     # turned-back image go back to the image as given.
     sure = np.eye(4, dtype="float32")[(quarters + turns) % 4] * 50.0
-    back, choice = clock.QuarterTurn(prior=clock.quarter_prior())(turned[..., None].astype("float32"), sure)
-    turned_back = clock.turn_quarters(turned, -((quarters + turns) % 4))
+    back, choice = layers.QuarterTurn(prior=upright_stages.quarter_prior())(turned[..., None].astype("float32"), sure)
+    turned_back = upright_stages.turn_quarters(turned, -((quarters + turns) % 4))
     np.testing.assert_array_equal(np.asarray(back)[..., 0], turned_back)
-    restored_points = np.asarray(clock.QuarterTurnBack()(points.astype("float32"), choice))
+    restored_points = np.asarray(layers.QuarterTurnBack()(points.astype("float32"), choice))
     expected = points.copy()
     for index, turn in enumerate((quarters + turns) % 4):
         for _ in range(turn):
@@ -677,9 +494,9 @@ def test_quarter_turns_agree_between_keypoints_images_and_layers():
     np.testing.assert_allclose(restored_points, expected, atol=1e-6)
 
     # A stage that cannot tell leaves the clock as it is: most clocks hang upright.
-    prior = clock.quarter_prior()
+    prior = upright_stages.quarter_prior()
     assert prior.sum() == pytest.approx(1.0) and prior[0] > 0.5
-    _, unsure = clock.QuarterTurn(prior=prior)(turned[..., None].astype("float32"), np.zeros((16, 4), "float32"))
+    _, unsure = layers.QuarterTurn(prior=prior)(turned[..., None].astype("float32"), np.zeros((16, 4), "float32"))
     np.testing.assert_array_equal(np.asarray(unsure).argmax(axis=1), np.zeros(16))
 
 
@@ -709,7 +526,7 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     model = keras.saving.load_model(joined / "model.keras")
     plain = keras.saving.load_model(reader / "model.keras")
     assert model.name == "clock_polar" and [tensor.name for tensor in model.inputs] == ["image"]
-    images = clock.render(4, 11, 64, progress=False).images[..., None].astype("float32")
+    images = data.render(4, 11, 64, progress=False).images[..., None].astype("float32")
     both = model.predict(images, verbose=0)
     assert sorted(both) == sorted(plain.predict(images, verbose=0))
     assert all(np.isfinite(np.asarray(value)).all() for value in both.values())
@@ -726,19 +543,15 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
 
     # make release joins the reader and the two stages, which vote, the same way and
     # ships them through the reader's own export gates (tf2onnx, onnxruntime parity).
-    import subprocess
-    import sys
-
     release = tmp_path / "release"
-    result = subprocess.run([sys.executable, "-m", "serve.release", "--only", "clock", "--clock-run", reader,
-                             "--clock-upright", upright, "--clock-upright", polar, "--out", release],
-                            capture_output=True, text=True, cwd=pathlib.Path(__file__).resolve().parents[1], timeout=600)
-    assert result.returncode == 0, result.stderr
-    card = json.loads((release / "clock.card.json").read_text())
-    assert card["parity"]["passed"] is True and card["training"]["upright_from"] == [str(upright), str(polar)]
-    from serve import release as release_module
+    from export import release as releasing
 
-    assert card["training"]["upright_prior_weight"] == release_module.RELEASES["clock"]["prior_weight"]
+    stages = (releasing.Stage("clock_upright", upright), releasing.Stage("clock_upright", polar, recipe="polar"))
+    card = releasing.build("clock", releasing.Stage("clock_polar", reader), out_dir=release, upright=stages,
+                           prior_weight=releasing.RELEASES["clock"]["prior_weight"], log=lambda message: None)
+    assert card["parity"]["passed"] is True and card["training"]["upright_from"] == [str(upright), str(polar)]
+    assert json.loads((release / "clock.card.json").read_text())["release"]["upright"][1]["recipe"] == "polar"
+    assert card["training"]["upright_prior_weight"] == releasing.RELEASES["clock"]["prior_weight"]
     assert (tmp_path / "reader_upright" / "model.keras").exists()
     assert not (tmp_path / "x").exists()
 
@@ -754,12 +567,12 @@ def test_polar_upright_stage_unrolls_from_the_top_and_scores_quarters():
         # The dial's pivot and radius (the larger rim distance) whichever way it hangs.
         keypoints = np.array([[pivot, twelve, three, pivot, pivot]], "float32")
         dial = np.array([[*pivot, rim]], "float32")
-        assert float(clock.dial_loss(keypoints, dial)[0]) == pytest.approx(0.0, abs=1e-3)
+        assert float(losses.dial_loss(keypoints, dial)[0]) == pytest.approx(0.0, abs=1e-3)
         moved = dial + np.array([[0.03, 0.04, 0.0]], "float32")
-        assert float(clock.dial_loss(keypoints, moved)[0]) == pytest.approx(0.05, abs=1e-3)
-        frame = np.asarray(clock.UprightFrame()(dial))
+        assert float(losses.dial_loss(keypoints, moved)[0]) == pytest.approx(0.05, abs=1e-3)
+        frame = np.asarray(layers.UprightFrame()(dial))
         np.testing.assert_allclose(frame[0], [pivot, [0.5, 0.5 - rim], [0.5 + rim, 0.5]], atol=1e-6)
-        strip = np.asarray(clock.PolarSampler(16, 40, reach=1.1)(image, frame))[0, :, :, 0]
+        strip = np.asarray(layers.PolarSampler(16, 40, reach=1.1)(image, frame))[0, :, :, 0]
         assert strip.max(axis=0).argmax() in (0, 39)  # the brightest column: the top
         assert abs(int(np.argmax(strip.max(axis=0) * (strip.max(axis=0) < 200))) - 10) <= 1  # the right: 1/4 turn
 
@@ -770,16 +583,16 @@ def test_polar_upright_stage_unrolls_from_the_top_and_scores_quarters():
         logits = np.full((1, angles), -20.0, "float32")
         column = int(degrees / 360 * angles)
         logits[0, column] = 20.0
-        quarter = np.asarray(clock.QuarterOfAngle(angles)(logits))
+        quarter = np.asarray(layers.QuarterOfAngle(angles)(logits))
         assert np.exp(quarter).sum() == pytest.approx(1.0, abs=1e-4)
         radians = 2 * np.pi * (column + 0.5) / angles
         geometry = np.array([[[32.0, 32.0], [32 + 20 * np.sin(radians), 32 - 20 * np.cos(radians)]]])
-        assert quarter.argmax() == clock.quarter_of(geometry)[0]
+        assert quarter.argmax() == upright_stages.quarter_of(geometry)[0]
 
         # The angle loss is least for logits peaked at the true 12's direction.
         truth = np.concatenate([geometry[:, :2] / 64.0, np.zeros((1, 3, 2))], axis=1).astype("float32")
         wrong = np.roll(logits, angles // 4, axis=1)
-        assert float(clock.twelve_angle_loss(truth, logits)[0]) < float(clock.twelve_angle_loss(truth, wrong)[0])
+        assert float(losses.twelve_angle_loss(truth, logits)[0]) < float(losses.twelve_angle_loss(truth, wrong)[0])
 
 
 def test_polar_upright_data_carries_turned_keypoints():
@@ -790,7 +603,7 @@ def test_polar_upright_data_carries_turned_keypoints():
         images, labels = next(iter(dataset))
         assert sorted(labels) == ["dial", "quarter", "twelve"]
         points = np.asarray(labels["dial"]) * 64.0
-        np.testing.assert_array_equal(clock.quarter_of(points), np.asarray(labels["quarter"]))
+        np.testing.assert_array_equal(upright_stages.quarter_of(points), np.asarray(labels["quarter"]))
         np.testing.assert_array_equal(np.asarray(labels["twelve"]), np.asarray(labels["dial"]))
 
 
@@ -809,10 +622,10 @@ def test_upright_stages_vote_with_their_log_probabilities():
     picture = np.arange(64, dtype="float32").reshape(1, 8, 8, 1)
 
     def turned_by(*stages, prior_weight=1.0):
-        pixels = clock.with_upright(reader, list(stages) if len(stages) > 1 else stages[0],
+        pixels = upright_stages.with_upright(reader, list(stages) if len(stages) > 1 else stages[0],
                                     prior_weight=prior_weight).predict(picture, verbose=0)
         for quarter in range(4):
-            if np.array_equal(pixels["pixels"].reshape(8, 8), clock.turn_quarters(picture[..., 0], [-quarter])[0]):
+            if np.array_equal(pixels["pixels"].reshape(8, 8), upright_stages.turn_quarters(picture[..., 0], [-quarter])[0]):
                 return quarter
         raise AssertionError("the image was not turned by whole quarters")
 
@@ -829,7 +642,7 @@ def test_upright_stages_vote_with_their_log_probabilities():
 
 
 def test_render_clocks_through_the_cli_with_either_renderer(tmp_path):
-    from zoo import clockface, mplclocks
+    from zoo.clocks.heldout import mplclocks
 
     for renderer, expected in (("zoo", clockface.render_batch(3, seed=5, size=40)),
                                ("matplotlib", mplclocks.render(3, 5, 40)[:2])):

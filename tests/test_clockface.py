@@ -1,4 +1,4 @@
-"""Tests for zoo.clockface: the clock renderer and the Leiden-format files."""
+"""Tests for zoo.clocks.clockface: the training renderer and the Leiden-format files."""
 
 import csv
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from zoo import clockface
+from zoo.clocks import clockface
 
 
 def plain_style(**changes):
@@ -285,7 +285,7 @@ def test_write_dataset_round_trip(tmp_path):
 def test_write_dataset_with_the_independent_renderer(tmp_path):
     # The same Leiden layout from zoo.mplclocks: its clocks of the seed, in order,
     # across chunks (each chunk starts where the last ended).
-    from zoo import mplclocks
+    from zoo.clocks.heldout import mplclocks
 
     out_dir = tmp_path / "unseen"
     clockface.write_dataset(out_dir, 5, seed=3, size=48, chunk=2, renderer="matplotlib")
@@ -378,6 +378,6 @@ def test_load_leiden_missing_files(tmp_path):
 
 
 def test_the_cli_offers_every_renderer():
-    from zoo import cli
+    from zoo.clocks import cli, reading
 
-    assert cli.CLOCK_RENDERERS == clockface.RENDERERS
+    assert cli.CLOCK_RENDERERS == reading.RENDERERS and cli.DRAWING_RENDERERS == clockface.RENDERERS

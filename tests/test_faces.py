@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import errors, imagemetrics
+from zoo import errors
 from zoo.common import imagegrid
+from zoo.faces import metrics
 
 FULL = (178, 218)
 HALF = (89, 109)
@@ -65,25 +66,25 @@ TINY = {"filters": 4, "latent_dim": 8, "image_size": 16, "batch_size": 8, "eval_
 
 
 def test_face_box_scales_with_the_image():
-    from zoo import faces
+    from zoo.faces import data
 
-    assert faces.face_box(178, 218) == (19.0, 40.0, 159.0, 180.0)
-    assert faces.face_box(89, 109) == pytest.approx((9.5, 20.0, 79.5, 90.0))
-    assert faces.face_box(100, 60, "auto") == (20.0, 0.0, 80.0, 60.0)  # not CelebA's shape: central square
-    assert faces.face_box(178, 218, "none") == (0.0, 0.0, 178.0, 218.0)
+    assert data.face_box(178, 218) == (19.0, 40.0, 159.0, 180.0)
+    assert data.face_box(89, 109) == pytest.approx((9.5, 20.0, 79.5, 90.0))
+    assert data.face_box(100, 60, "auto") == (20.0, 0.0, 80.0, 60.0)  # not CelebA's shape: central square
+    assert data.face_box(178, 218, "none") == (0.0, 0.0, 178.0, 218.0)
     with pytest.raises(errors.ZooError, match="crop must be one of"):
-        faces.face_box(178, 218, "sideways")
+        data.face_box(178, 218, "sideways")
 
 
 def test_folder_and_zip_give_the_same_faces(celeba):
     from PIL import Image
 
-    from zoo import faces
+    from zoo.faces import data
 
     folder, archive = celeba
-    from_folder = faces.load_faces(folder)
-    from_zip = faces.load_faces(archive)
-    from_parent = faces.load_faces(folder.parent)  # a folder holding img_align_celeba/
+    from_folder = data.load_faces(folder)
+    from_zip = data.load_faces(archive)
+    from_parent = data.load_faces(folder.parent)  # a folder holding img_align_celeba/
     assert from_folder.images.shape == (64, 64, 64, 3) and from_folder.images.dtype == np.uint8
     np.testing.assert_array_equal(from_folder.images, from_zip.images)
     np.testing.assert_array_equal(from_folder.images, from_parent.images)
@@ -97,33 +98,34 @@ def test_folder_and_zip_give_the_same_faces(celeba):
         expected = np.asarray(image.convert("RGB").resize((64, 64), Image.BILINEAR, box=(9.5, 20, 79.5, 90)))
     np.testing.assert_array_equal(from_folder.images[59], expected)
     # The size is configurable.
-    assert faces.load_faces(archive, image_size=32).images.shape == (64, 32, 32, 3)
+    assert data.load_faces(archive, image_size=32).images.shape == (64, 32, 32, 3)
 
 
 def test_decoded_faces_are_cached(celeba, monkeypatch):
-    from zoo import datasets, faces
+    from zoo import datasets
+    from zoo.faces import data
 
     _, archive = celeba
-    first = faces.load_faces(archive, image_size=16, crop="center")
+    first = data.load_faces(archive, image_size=16, crop="center")
     assert len(list(datasets.cache_dir().glob("faces-*.npz"))) >= 1
 
     def refuse(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(faces, "_decode_face", refuse)
-    again = faces.load_faces(archive, image_size=16, crop="center")
+    monkeypatch.setattr(data, "_decode_face", refuse)
+    again = data.load_faces(archive, image_size=16, crop="center")
     np.testing.assert_array_equal(first.images, again.images)
     with pytest.raises(AssertionError, match="decoded again"):
-        faces.load_faces(archive, image_size=16, crop="none")  # another crop is another cache entry
+        data.load_faces(archive, image_size=16, crop="none")  # another crop is another cache entry
 
 
 def test_splits_are_fixed_disjoint_and_scaled(celeba):
-    from zoo import faces
+    from zoo.faces import data
 
-    loaded = faces.load_faces(celeba[1], image_size=16)
-    splits = faces.face_splits(loaded, batch_size=8, value_range=(-1.0, 1.0), validation=False)
+    loaded = data.load_faces(celeba[1], image_size=16)
+    splits = data.face_splits(loaded, batch_size=8, value_range=(-1.0, 1.0), validation=False)
     assert splits.info["train"] + splits.info["test"] == 64 and splits.val is None
-    train_index, test_index = faces.split_indices(64)
+    train_index, test_index = data.split_indices(64)
     assert not set(train_index) & set(test_index)
     np.testing.assert_array_equal(splits.test_arrays[0], loaded.images[test_index])
     assert len(splits.reference) == len(test_index)
@@ -132,7 +134,7 @@ def test_splits_are_fixed_disjoint_and_scaled(celeba):
     batch = next(iter(splits.train))
     assert batch.shape == (8, 16, 16, 3) and batch.dtype.name == "float32"
     assert -1.0 <= float(np.min(batch)) and float(np.max(batch)) <= 1.0 and float(np.min(batch)) < -0.5
-    limited = faces.face_splits(loaded, batch_size=8, limit=20)
+    limited = data.face_splits(loaded, batch_size=8, limit=20)
     assert limited.info["train"] == 20 and limited.info["test"] == 5 and limited.steps_per_epoch == 2
 
 
@@ -146,21 +148,21 @@ def test_splits_are_fixed_disjoint_and_scaled(celeba):
     ids=["not-a-zip", "no-images", "corrupt-jpeg"],
 )
 def test_bad_face_data_is_a_data_error(tmp_path, make_bad, fragment):
-    from zoo import faces
+    from zoo.faces import data
 
     path = tmp_path / "img_align_celeba.zip"
     make_bad(path)
     with pytest.raises(errors.DataError, match=fragment):
-        faces.load_faces(path)
+        data.load_faces(path)
 
 
 def test_missing_face_data(tmp_path):
-    from zoo import faces
+    from zoo.faces import data
 
     with pytest.raises(errors.DataError, match="does not exist"):
-        faces.load_faces(tmp_path / "nothing.zip")
+        data.load_faces(tmp_path / "nothing.zip")
     with pytest.raises(errors.DataError, match="no face data found"):
-        faces.load_faces(None)
+        data.load_faces(None)
 
 
 def test_cli_bad_face_data_is_one_line(tmp_path):
@@ -177,18 +179,18 @@ def test_cli_bad_face_data_is_one_line(tmp_path):
 def test_networks_follow_the_report():
     import keras
 
-    from zoo import faces
+    from zoo.faces import networks
 
-    encoder = faces.build_conv_net((64, 64, 3), 64, filters=128)
+    encoder = networks.build_conv_net((64, 64, 3), 64, filters=128)
     convolutions = [layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)]
     # The notebook's first convolution plus its four downsampling layers: 64 -> 2.
     assert len(convolutions) == 5 and encoder.get_layer("conv_net_flatten").output.shape[-1] == 2 * 2 * 128
-    decoder = faces.build_deconv_net(32, filters=128)
+    decoder = networks.build_deconv_net(32, filters=128)
     assert [tensor.name for tensor in decoder.inputs] == ["z"] and list(decoder.output) == ["image"]
     assert sum(isinstance(layer, keras.layers.Conv2DTranspose) for layer in decoder.layers) == 4
     assert decoder.get_layer("deconv_net_reshape").output.shape[1:] == (4, 4, 64)
     with pytest.raises(errors.ZooError, match="image_size"):
-        faces.build_deconv_net(8, filters=4, image_size=48)
+        networks.build_deconv_net(8, filters=4, image_size=48)
 
 
 @pytest.mark.parametrize("name", ["face_gan", "face_vae"])
@@ -237,7 +239,8 @@ def test_gan_discriminator_sees_real_and_generated_halves():
 def test_gan_samples_an_average_of_the_generator_weights(tmp_path):
     import keras
 
-    from zoo import faces, registry
+    from zoo import registry
+    from zoo.faces import gan
 
     entry = registry.get("face_gan")
     model = entry.build(entry.resolve(entry.tiny))
@@ -263,7 +266,7 @@ def test_gan_samples_an_average_of_the_generator_weights(tmp_path):
     assert plain.image_network is plain.generator and not hasattr(plain, "ema_generator")
     config = model.get_config()
     del config["ema_decay"]
-    old = faces.FaceGAN.from_config(config)
+    old = gan.FaceGAN.from_config(config)
     assert old.image_network is old.generator
     with pytest.raises(errors.ZooError, match="ema_decay"):
         entry.build(entry.resolve(entry.tiny, {"ema_decay": 1.0}))
@@ -280,7 +283,8 @@ def _state(model):
 def test_checkpoint_resumes_both_networks_and_optimizers(celeba, tmp_path, monkeypatch):
     import keras
 
-    from zoo import faces, training
+    from zoo import training
+    from zoo.faces import data, gan
 
     saved = {}
     resumed = {}
@@ -300,19 +304,19 @@ def test_checkpoint_resumes_both_networks_and_optimizers(celeba, tmp_path, monke
     out = tmp_path / "gan"
     overrides = {key: TINY[key] for key in ("filters", "latent_dim", "image_size", "batch_size")}
     # BackupAndRestore precedes the extra callbacks, so epoch 1 is saved before the cut.
-    monkeypatch.setattr(faces.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Interrupt()])
+    monkeypatch.setattr(gan.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Interrupt()])
     with pytest.raises(RuntimeError, match="power cut"):
         training.train("face_gan", data=celeba[1], epochs=2, overrides=overrides, out=out, verbose=0, plots=False)
     assert (tmp_path / "gan.partial" / "backup").is_dir() and not out.exists()
 
-    monkeypatch.setattr(faces.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Observe()])
+    monkeypatch.setattr(gan.FaceGAN, "extra_callbacks", lambda self, run_dir, splits=None: [Observe()])
     result = training.train("face_gan", data=celeba[1], epochs=2, overrides=overrides, out=out, verbose=0, plots=False)
     assert resumed["epochs"] == [1]
     assert len(saved["state"]) == len(resumed["state"]) > 20
     for before, after in zip(saved["state"], resumed["state"]):
         np.testing.assert_array_equal(before, after)
     # The optimisers' step counters survived too: two full epochs of steps in all.
-    steps = len(faces.split_indices(64)[0]) // overrides["batch_size"]
+    steps = len(data.split_indices(64)[0]) // overrides["batch_size"]
     model, _ = training.load_run(out)
     assert int(model.generator_optimizer.iterations) == 2 * steps == int(model.discriminator_optimizer.iterations)
     assert json.loads((out / "history.json").read_text())["d_loss"] and result["epochs"] == 2
@@ -356,18 +360,18 @@ def test_vae_trains_samples_and_evaluates_through_the_cli(celeba, tmp_path):
 
     from PIL import Image
 
-    from zoo import faces
+    from zoo.faces import entries
 
     with Image.open(grid) as picture:
         assert picture.size == (3 * 18 + 2, 2 * 18 + 2)  # 16-pixel images, 2-pixel padding
-    strip = faces.write_samples(out, tmp_path / "strip.png", kind="interpolation", steps=5, pairs=1)
+    strip = entries.write_samples(out, tmp_path / "strip.png", kind="interpolation", steps=5, pairs=1)
     with Image.open(strip) as picture:
         assert picture.size == (5 * 18 + 2, 2 * 18 + 2)  # a linear row and a spherical row
-    recon = faces.write_samples(out, tmp_path / "recon.png", kind="reconstructions", count=4, data=celeba[1])
+    recon = entries.write_samples(out, tmp_path / "recon.png", kind="reconstructions", count=4, data=celeba[1])
     with Image.open(recon) as picture:
         assert picture.size == (8 * 18 + 2, 18 + 2)  # four pairs in a row
     with pytest.raises(errors.ZooError, match="--steps"):
-        faces.write_samples(out, tmp_path / "x.png", kind="interpolation", steps=1)
+        entries.write_samples(out, tmp_path / "x.png", kind="interpolation", steps=1)
 
 
 def test_describe_matches_the_card_contract():
@@ -398,10 +402,10 @@ def face_sets():
 def test_swd_is_zero_to_itself_and_orders_floor_below_ceilings(face_sets):
     first, second = face_sets
     options = dict(patches_per_image=32, seed=0)
-    assert imagemetrics.sliced_wasserstein(first, first, **options)["swd"] == 0.0
-    result = imagemetrics.sliced_wasserstein_many(
+    assert metrics.sliced_wasserstein(first, first, **options)["swd"] == 0.0
+    result = metrics.sliced_wasserstein_many(
         first,
-        {"floor": second, "noise": imagemetrics.gaussian_noise(first), "shuffled": imagemetrics.shuffled_pixels(second)},
+        {"floor": second, "noise": metrics.gaussian_noise(first), "shuffled": metrics.shuffled_pixels(second)},
         **options,
     )
     assert set(result["floor"]) == {"swd_32", "swd_16", "swd"}
@@ -409,8 +413,8 @@ def test_swd_is_zero_to_itself_and_orders_floor_below_ceilings(face_sets):
     # More noise added to the same faces: farther from the real ones.
     rng = np.random.default_rng(0)
     distances = [
-        imagemetrics.sliced_wasserstein(first, np.clip(second / 255.0 + rng.normal(0, sigma, second.shape), 0, 1),
-                                        **options)["swd"]
+        metrics.sliced_wasserstein(first, np.clip(second / 255.0 + rng.normal(0, sigma, second.shape), 0, 1),
+                                   **options)["swd"]
         for sigma in (0.0, 0.05, 0.15, 0.4)
     ]
     assert distances == sorted(distances), distances
@@ -419,32 +423,33 @@ def test_swd_is_zero_to_itself_and_orders_floor_below_ceilings(face_sets):
 def test_frechet_and_kernel_distances():
     rng = np.random.default_rng(0)
     features = rng.normal(size=(400, 6))
-    assert imagemetrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-9)
     # Two Gaussians with a known gap: |mu|^2 + tr(C1 + C2 - 2 sqrt(C1 C2)) = 4 + 6 * (1 - 2 + 4 - 2 * 2) ... exactly:
     first = rng.normal(size=(20000, 2))
     second = rng.normal(size=(20000, 2)) * 2 + np.array([2.0, 0.0])
     # mean gap 4; each axis contributes 1 + 4 - 2 * 2 = 1.
-    assert imagemetrics.frechet_distance(first, second) == pytest.approx(6.0, rel=0.03)
-    shifts = [imagemetrics.frechet_distance(features, features + shift) for shift in (0.1, 0.5, 1.0)]
+    assert metrics.frechet_distance(first, second) == pytest.approx(6.0, rel=0.03)
+    shifts = [metrics.frechet_distance(features, features + shift) for shift in (0.1, 0.5, 1.0)]
     assert shifts == sorted(shifts)
-    same = imagemetrics.kernel_distance(features[:200], features[200:], subset_size=200)
-    different = imagemetrics.kernel_distance(features[:200], features[200:] + 1.0, subset_size=200)
+    same = metrics.kernel_distance(features[:200], features[200:], subset_size=200)
+    different = metrics.kernel_distance(features[:200], features[200:] + 1.0, subset_size=200)
     assert abs(same) < different
     with pytest.raises(ValueError, match="same D"):
-        imagemetrics.frechet_distance(features, features[:, :3])
+        metrics.frechet_distance(features, features[:, :3])
 
 
 def test_distance_report_with_a_trained_feature_network(face_sets, cifar_npz, tmp_path, monkeypatch):
-    from zoo import faces, training
+    from zoo import training
+    from zoo.faces import features
 
     run = tmp_path / "features"
     training.train("face_features", data=cifar_npz, epochs=1, overrides={"width": 4}, out=run, verbose=0, plots=False)
-    monkeypatch.setenv(faces.FEATURES_ENV, str(run))
-    features = faces.load_feature_network()
+    monkeypatch.setenv(features.FEATURES_ENV, str(run))
+    network = features.load_feature_network()
     real, other = face_sets
-    vectors = features(real)
+    vectors = network(real)
     assert vectors.shape == (48, 16)  # width 4 -> 16 pooled channels
-    report = faces.distance_report(real, other / 255.0, other, features=features)
+    report = metrics.distance_report(real, other / 255.0, other, features=network)
     for metric in ("swd", "frechet", "kid"):
         assert {metric, f"{metric}_floor", f"{metric}_ceiling_noise", f"{metric}_ceiling_shuffled",
                 f"{metric}_relative"} <= set(report)

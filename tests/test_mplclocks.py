@@ -1,4 +1,4 @@
-"""Tests of zoo.mplclocks, the independent matplotlib clock renderer."""
+"""Tests of zoo.clocks.heldout.mplclocks, the held-out matplotlib clock renderer."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import ZooError
-from zoo.mplclocks import FACTORS, draw_clock, render
+from zoo.clocks.heldout.mplclocks import FACTORS, draw_clock, render
 
 # The easiest clock to read by pixels: only the dial, the face and two hands.
 PLAIN = dict(dial_shape="round", numerals="none", ticks="none", second_hand="no", face="light", background="plain")
@@ -185,7 +185,7 @@ def test_progress_bar(capsys):
 
 
 def test_no_pyplot_and_no_tensorflow():
-    code = ("import sys; from zoo.mplclocks import render; render(2, 0, 32); "
+    code = ("import sys; from zoo.clocks.heldout.mplclocks import render; render(2, 0, 32); "
             "print(sorted(m for m in ('matplotlib.pyplot', 'tensorflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

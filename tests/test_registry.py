@@ -60,3 +60,32 @@ def test_unknown_entry_lists_known_ones():
 
     with pytest.raises(errors.ZooError, match="mnist_mlp"):
         registry.get("no_such_entry")
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_defaults_are_the_builders_own(name):
+    # Each default is declared once: on the builder, or as the entry's departure from it.
+    import inspect
+
+    entry = registry.get(name)
+    parameters = inspect.signature(entry.builder).parameters
+    for key, value in entry.defaults.items():
+        assert parameters[key].default is not inspect.Parameter.empty, key
+    assert set(entry.defaults) | set(entry.constants) | {"name"} == set(parameters)
+
+
+@pytest.mark.parametrize("name", [name for name in ENTRIES if registry.get(name).recipes])
+def test_recipes_resolve_against_their_entry(name):
+    entry = registry.get(name)
+    for recipe in entry.recipes:
+        config = entry.resolve(entry.recipe(recipe))
+        assert {key: config[key] for key in entry.recipes[recipe]} == {
+            key: (tuple(value) if isinstance(value, list) else value) for key, value in entry.recipes[recipe].items()}
+
+
+def test_unknown_recipe_is_one_line(tmp_path):
+    from conftest import assert_one_line_error, run_zoo
+
+    assert_one_line_error(run_zoo("train", "clock_polar", "--recipe", "nope", "--out", tmp_path / "x"),
+                          "its recipes: demo, quick")
+    assert not (tmp_path / "x").exists()

@@ -21,10 +21,12 @@ from PIL import Image
 
 import serve_models
 from conftest import ROOT, assert_one_line_error, run_zoo
-from serve import generate, models, predict, release
+from export import release
+from serve import generate, models, predict
 from zoo.common import imagegrid
 from serve import images as imaging
-from zoo import clockface, errors
+from zoo import errors
+from zoo.clocks import clockface
 
 # ----------------------------------------------------------------------------- fixtures
 from zoo.common import clocktime
@@ -687,54 +689,34 @@ def test_bench_measures_every_runtime_and_writes_json(served, tmp_path):
     assert "targets:" in result.stdout and "mnist_mlp" in result.stdout
 
 
-def test_release_trains_with_the_recipe_the_shipped_model_was_trained_with(monkeypatch, tmp_path):
-    # make release on a fresh clone trains what ships: the reader with the settings its
-    # shipped card records, on upright clocks when a stage will sit in front of it;
-    # epochs asked for win.
+def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_path):
+    # make release on a fresh clone trains what ships: each model with the recipe
+    # export/release.py declares, which resolves to the settings the shipped card records.
     from zoo import registry, training
 
     calls = []
     monkeypatch.setattr(training, "train", lambda entry, **kwargs: calls.append((entry, kwargs)))
-    release._train("clock_polar", tmp_path / "reader", None, None, upright=tmp_path / "stage")
-    release._train("clock_polar", tmp_path / "reader", None, 3, upright=None)
-    release._train("clock_upright", tmp_path / "stage", None, None, upright=None)
-    release._train("clock_upright", tmp_path / "clock_upright_polar", None, None, upright=None)
-    recipe = release.shipped_recipe("clock_polar")
-    card = json.loads((release.SHIPPED / "clock.card.json").read_text())
-    assert recipe["epochs"] == card["training"]["epochs"]
-    assert calls[0] == ("clock_polar", dict(data=None, epochs=recipe["epochs"], out=tmp_path / "reader",
-                                            overrides=recipe["overrides"]))
-    assert calls[1][1]["epochs"] == 3 and "turn_upright" not in calls[1][1]["overrides"]
-    assert calls[2][0] == "clock_upright" and calls[2][1]["overrides"] == {}
-    assert calls[3][1]["overrides"]["design"] == "polar" and calls[3][1]["epochs"] == 12
+    clock = release.RELEASES["clock"]
+    for stage in (clock["model"], *clock["upright"]):
+        release._train(release.Stage(stage.entry, tmp_path / stage.run.name, stage.recipe), None, None,
+                       lambda message: None)
+    release._train(clock["model"], None, 3, lambda message: None)
+    assert [call[0] for call in calls] == ["clock_polar", "clock_upright", "clock_upright", "clock_polar"]
+    assert calls[0][1] == dict(data=None, epochs=None, out=tmp_path / "clock_polar", recipe=None)
+    assert calls[2][1]["recipe"] == "polar" and calls[3][1]["epochs"] == 3
 
-    # Every setting of the shipped card is what the recipe trains with, and a setting the
-    # entry gained since takes the value such runs were built with, whatever today's default.
-    entry = registry.get("clock_polar")
-    config = entry.resolve(recipe["overrides"], {"epochs": recipe["epochs"]})
-    assert all(config[key] == value for key, value in entry.resolve(entry.saved(card["hparams"])).items())
-    for key, value in entry.earlier.items():
-        if key not in card["hparams"]:
-            assert config[key] == value, key
-    (tmp_path / "clock.card.json").write_text(json.dumps(
-        {**card, "hparams": {**card["hparams"], "strip_prior": True, "polar_width": 8}}))
-    mine = release.shipped_recipe("clock_polar", tmp_path)
-    assert "strip_prior" not in mine["overrides"] and mine["overrides"]["polar_width"] == 8
-    assert release.shipped_recipe("clock_hands", tmp_path) is None  # no shipped card of that entry
-
-    # A card whose reader learnt on clocks turned upright: so does the rebuild behind a
-    # stage, but never a reader that will ship alone (nothing would turn its clocks).
-    upright_cards = tmp_path / "upright_cards"
-    upright_cards.mkdir()
-    (upright_cards / "clock.card.json").write_text(json.dumps(
-        {**card, "hparams": {**card["hparams"], "turn_upright": True}}))
-    shipped = release.shipped_recipe
-    monkeypatch.setattr(release, "shipped_recipe", lambda entry: shipped(entry, upright_cards))
-    calls.clear()
-    release._train("clock_polar", tmp_path / "reader", None, None, upright=tmp_path / "stage")
-    release._train("clock_polar", tmp_path / "reader", None, None, upright=None)
-    assert calls[0][1]["overrides"]["turn_upright"] is True
-    assert "turn_upright" not in calls[1][1]["overrides"]
+    for name, declared in release.RELEASES.items():
+        card = json.loads((release.SHIPPED / f"{name}.card.json").read_text())
+        entry = registry.get(declared["model"].entry)
+        assert card["entry"] == entry.name
+        config = training.resolve_config(entry, recipe=declared["model"].recipe)
+        # Settings the shipped card records (the deleted experiments aside, all off) are the recipe's.
+        for key, value in card["hparams"].items():
+            if key in entry.settings:
+                assert config[key] == (list(value) if isinstance(value, list) else value) or \
+                    list(config[key]) == value, (name, key)
+        assert card["training"]["epochs"] == config["epochs"], name
+    assert training.resolve_config(registry.get("clock_upright"), recipe="polar")["design"] == "polar"
 
 
 def keras_mean_error(served, images, labels):
@@ -753,7 +735,7 @@ def keras_mean_error(served, images, labels):
 def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
     # The release reader, run by onnxruntime on the rendered test clocks, scores what
     # its Keras run scores on the same clocks: the same images, seed and decoding.
-    from zoo import clock
+    from zoo.clocks import data
 
     out = tmp_path / "styles"
     result = zoo(served, "clock-errors", "--model", "clock", "--count", "24", "--out", out)
@@ -761,7 +743,7 @@ def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
     rows = json.loads((out / "styles.json").read_text())
     assert rows[0]["factor"] == "all" and rows[0]["count"] == 24
 
-    images, labels = clockface.render_batch(24, clock.TEST_SEED, size=serve_models.CLOCK_SIZE)
+    images, labels = clockface.render_batch(24, data.TEST_SEED, size=serve_models.CLOCK_SIZE)
     assert rows[0]["cse_mean"] == pytest.approx(keras_mean_error(served, images, labels), abs=0.05)
     for name in ("styles.csv", "styles.md", "styles.png", "worst.png"):
         assert (out / name).stat().st_size > 0, name
@@ -771,17 +753,18 @@ def test_clock_errors_scores_an_exported_reader_like_keras(served, tmp_path):
 
 
 def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp_path):
-    # --renderer matplotlib: the reader is scored on zoo.mplclocks' clocks (the held-out
+    # --renderer matplotlib: the reader is scored on the matplotlib renderer's clocks (the held-out
     # seed), broken down by that renderer's own factors, with the same figure as
     # reading those very images with Keras.
-    from zoo import clock, mplclocks
+    from zoo.clocks import data
+    from zoo.clocks.heldout import mplclocks
 
     out = tmp_path / "styles"
     result = zoo(served, "clock-errors", "--model", "clock", "--count", "16", "--renderer", "matplotlib",
                  "--out", out)
     assert result.returncode == 0, result.stderr
     rows = json.loads((out / "styles.json").read_text())
-    images, labels, factors = mplclocks.render(16, clock.TEST_SEED, serve_models.CLOCK_SIZE)
+    images, labels, factors = mplclocks.render(16, data.TEST_SEED, serve_models.CLOCK_SIZE)
     assert {row["factor"] for row in rows} == {"all", *factors[0]}
     assert sum(row["count"] for row in rows if row["factor"] == "hand_shape") == 16
 

@@ -39,6 +39,30 @@ def test_mixed_precision_run_saves_a_float32_model_with_the_trained_weights(mnis
     assert json.loads((out / "metrics.json").read_text())["test_accuracy"] > 0.5
 
 
+def test_training_shows_each_step_unless_quiet(mnist_npz, tmp_path, capsys, monkeypatch):
+    import re
+
+    from zoo import progress, registry
+
+    # Off a terminal a line is written at each tenth of an epoch once some seconds have
+    # passed since the last; without the wait a tiny run writes every one.
+    showing = progress.callback
+    monkeypatch.setattr(progress, "callback", lambda verbose, **options: showing(verbose, line_seconds=0, **options))
+    tiny = registry.get("mnist_mlp").tiny  # 540 training images in batches of 128: 4 steps
+    training.train("mnist_mlp", data=mnist_npz, epochs=1, overrides=tiny, out=tmp_path / "run", plots=False)
+    shown = capsys.readouterr().out
+    steps = re.findall(r"^epoch 1/1: (\d)/4 steps \(\d+%\) \[.*, loss [\d.]+, .*samples/s\]$", shown, re.M)
+    assert steps == ["1", "2", "3"]  # the epoch line reports the last
+    assert re.search(r"^epoch 1/1: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, [\d.]+ s$",
+                     shown, re.M)
+    assert "\r" not in shown and "\u2501" not in shown  # neither tqdm's redraws nor Keras' own bar
+
+    quiet = run_zoo("train", "mnist_mlp", "--data", mnist_npz, "--epochs", "1", "--hp", "units=16",
+                    "--out", tmp_path / "quiet", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "steps" not in quiet.stdout and re.search(r"^epoch 1/1: loss ", quiet.stdout, re.M)
+
+
 @pytest.mark.parametrize("schedule", ["onecycle", "triangular", "cosine"])
 def test_schedules_start_and_end_sensibly(schedule):
     values = [training.learning_rate_factor(schedule, step / 100) for step in range(101)]

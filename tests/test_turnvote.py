@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import assert_one_line_error, run_zoo
-from zoo import clock, clockstudy, errors, registry
+from zoo import errors, registry
+from zoo.clocks import data, entries, reading
 from zoo.common import clocktime, turnvote
 
 
@@ -125,24 +126,24 @@ def test_fit_turns_fits_on_the_runs_validation_clocks_and_the_selector_reaches_t
     run, config = tiny_run(tmp_path / "run", seed=3)
     size = config["image_size"]
     reader = StandIn()
-    images, labels, _ = clock.render(64, 3 + clock.VALIDATION_OFFSET, size, progress=False)
+    images, labels, _ = data.render(64, 3 + data.VALIDATION_OFFSET, size, progress=False)
     upright = np.where(np.arange(64) % 4 == 0, 1 + np.arange(64) % 3, 0)
     reader.learn(images, labels, upright)
-    monkeypatch.setattr(clock, "predict_minutes", reader)
+    monkeypatch.setattr(entries, "predict_minutes", reader)
 
-    selector = clockstudy.fit_turns(run, progress=False)
+    selector = reading.fit_turns(run, progress=False)
     assert (run / "turns.json").is_file() and turnvote.load(run / "turns.json") == selector
-    assert selector["fitted"]["clocks"] == 64 and str(3 + clock.VALIDATION_OFFSET) in selector["fitted"]["on"]
+    assert selector["fitted"]["clocks"] == 64 and str(3 + data.VALIDATION_OFFSET) in selector["fitted"]["on"]
     assert selector["fitted"]["chosen"]["mean"] == 0.0 < selector["fitted"]["unturned"]["mean"]
 
     # clock-errors --turns reads the held-out clocks at four turns through the same selector.
-    test_images, test_labels, _ = clockstudy.held_out_clocks(24, size)
+    test_images, test_labels, _ = reading.held_out_clocks(24, size)
     test_upright = np.arange(24) % 4
     reader.learn(test_images, test_labels, test_upright)
-    opened = clockstudy.open_reader(run)
+    opened = reading.open_reader(run)
     truth = clocktime.to_minutes(test_labels[:, 0], test_labels[:, 1])
-    assert clocktime.common_sense_error(clockstudy.read_clocks(opened, test_images, turns=True), truth).max() == 0
-    assert clocktime.common_sense_error(clockstudy.read_clocks(opened, test_images), truth).mean() > 100
+    assert clocktime.common_sense_error(reading.read_clocks(opened, test_images, turns=True), truth).max() == 0
+    assert clocktime.common_sense_error(reading.read_clocks(opened, test_images), truth).mean() > 100
 
     card = exporter.export_entry("clock_hands", run, tmp_path / "export", data=False, log=lambda message: None)
     assert card["decode"]["turns"] == selector
@@ -152,12 +153,12 @@ def test_fit_turns_fits_on_the_runs_validation_clocks_and_the_selector_reaches_t
 
 def test_fit_turns_writes_nothing_when_the_choice_does_not_help(tmp_path, monkeypatch):
     run, config = tiny_run(tmp_path / "run", seed=5)
-    images, labels, _ = clock.render(64, 5 + clock.VALIDATION_OFFSET, config["image_size"], progress=False)
+    images, labels, _ = data.render(64, 5 + data.VALIDATION_OFFSET, config["image_size"], progress=False)
     reader = StandIn()
     reader.learn(images, labels, np.zeros(64, dtype=int))  # always right unturned: every turn is worse
-    monkeypatch.setattr(clock, "predict_minutes", reader)
+    monkeypatch.setattr(entries, "predict_minutes", reader)
     with pytest.raises(errors.ZooError, match="no better than the unturned reading"):
-        clockstudy.fit_turns(run, progress=False)
+        reading.fit_turns(run, progress=False)
     assert not (run / "turns.json").exists()
 
 
@@ -176,7 +177,7 @@ def test_predict_time_turns_keeps_the_selectors_reading_through_onnxruntime(tmp_
     run, config = tiny_run(tmp_path / "run")
     size = config["image_size"]
     exporter.export_entry("clock_hands", run, tmp_path / "plain", data=False, log=lambda message: None)
-    images, labels, _ = clockstudy.held_out_clocks(6, size)
+    images, labels, _ = reading.held_out_clocks(6, size)
     files = []
     for index, image in enumerate(images):
         files.append(tmp_path / f"clock{index}.png")

@@ -63,20 +63,6 @@ def _compile(model, optimizer, label_smoothing=0.0):
     return model
 
 
-# The knobs every report model shares, so the one-factor studies of the report
-# (initialisers, activations, optimisers, regularisers) apply to both.
-REPORT_KNOBS = dict(
-    activation="relu",
-    initializer="glorot_uniform",
-    regularizer="dropout",
-    weight_decay=1e-4,
-    learning_rate=1e-3,
-    momentum=0.0,
-    epsilon=1e-7,
-    nesterov=False,
-)
-
-
 def report_mlp(
     name, input_shape, num_classes, units=512, dropout_rate=0.2, optimizer="rmsprop",
     activation="relu", initializer="glorot_uniform", regularizer="dropout", weight_decay=1e-4,
@@ -264,7 +250,6 @@ def _register_all():
             fit["flip"] = False
         registry.register(
             name=f"{dataset}_mlp",
-            defaults=dict(units=512, dropout_rate=0.2, optimizer="rmsprop", **REPORT_KNOBS),
             fit=dict(fit),
             space=report_space,
             tiny=dict(units=16),
@@ -272,10 +257,6 @@ def _register_all():
         )(report_mlp)
         registry.register(
             name=f"{dataset}_cnn",
-            defaults=dict(
-                filters=32, dense_units=128, dropout_rate=0.25, dense_dropout_rate=0.5, optimizer="adadelta",
-                **REPORT_KNOBS,
-            ),
             fit=dict(fit),
             space=report_space,
             tiny=dict(filters=4, dense_units=8),
@@ -286,7 +267,6 @@ def _register_all():
         name="mnist_bncnn", task="classification", dataset="mnist", data=classification_data,
         evaluate=blocks.evaluate_classifier, describe=describe_classifier,
         constants=dict(input_shape=mnist.shape, num_classes=10),
-        defaults=dict(width=32, dropout_rate=0.2, label_smoothing=0.1, learning_rate=2e-3, weight_decay=5e-4),
         fit=dict(epochs=12, batch_size=128, schedule="onecycle", translate=0.1, rotate_degrees=10.0, zoom=0.1),
         space=lambda hp: dict(
             width=hp.Choice("width", [16, 32, 48]),
@@ -300,7 +280,7 @@ def _register_all():
         name="fashion_mnist_bncnn", task="classification", dataset="fashion_mnist", data=classification_data,
         evaluate=blocks.evaluate_classifier, describe=describe_classifier,
         constants=dict(input_shape=fashion.shape, num_classes=10),
-        defaults=dict(width=48, dropout_rate=0.3, label_smoothing=0.1, learning_rate=2e-3, weight_decay=5e-4),
+        defaults=dict(width=48, dropout_rate=0.3),  # the harder set gets a wider, more regularised net
         fit=dict(epochs=15, batch_size=128, schedule="onecycle", translate=0.08, flip=True, tta_flip=True),
         space=lambda hp: dict(
             width=hp.Choice("width", [32, 48, 64]),
@@ -314,9 +294,6 @@ def _register_all():
         name="cifar10_airbench", task="classification", dataset="cifar10", data=classification_data,
         evaluate=blocks.evaluate_classifier, describe=describe_classifier,
         constants=dict(input_shape=cifar.shape, num_classes=10),
-        defaults=dict(
-            widths=(64, 128, 256), label_smoothing=0.2, learning_rate=0.2, momentum=0.85, weight_decay=5e-4, ema=True,
-        ),
         fit=dict(epochs=16, batch_size=512, schedule="triangular", translate=0.0625, flip=True, tta_flip=True),
         space=lambda hp: dict(
             learning_rate=hp.Float("learning_rate", 0.05, 0.5, sampling="log"),

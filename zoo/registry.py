@@ -17,7 +17,7 @@ from typing import Callable
 from zoo import errors, hparams
 
 # The modules that declare entries, imported on the first lookup.
-FAMILIES = ("zoo.classifiers", "zoo.clock", "zoo.faces")
+FAMILIES = ("zoo.classifiers", "zoo.clocks.entries", "zoo.faces.entries")
 
 _ENTRIES = {}
 _LOADED = False
@@ -63,18 +63,23 @@ class Entry:
     tiny: dict
     description: str
     family: str
-    earlier: dict = dataclasses.field(default_factory=dict)
+    recipes: dict = dataclasses.field(default_factory=dict)
 
     @property
     def settings(self):
         """Every tunable key with its default: builder keywords, then fit settings."""
         return {**self.defaults, **self.fit}
 
-    def saved(self, config):
-        """A run's saved config as the code that saved it read it: settings added to
-        the entry since then take the value such runs were built with (``earlier``),
-        not today's default."""
-        return {**self.earlier, **config}
+    def recipe(self, name):
+        """The overrides of the named recipe (settings and ``epochs``), e.g. ``demo``.
+
+        Raises:
+            ZooError: the entry has no recipe of that name (the message lists its recipes).
+        """
+        if name not in self.recipes:
+            known = ", ".join(sorted(self.recipes)) or "none"
+            raise errors.ZooError(f"{self.name} has no recipe {name!r}; its recipes: {known}")
+        return dict(self.recipes[name])
 
     def resolve(self, *layers):
         """Defaults overridden by each dict in ``layers``, type-checked."""
@@ -96,15 +101,15 @@ def register(
     dataset,
     data,
     evaluate,
-    defaults,
     fit,
+    defaults=None,
     name=None,
     constants=None,
     space=None,
     signature=Signature(),
     describe=None,
     tiny=None,
-    earlier=None,
+    recipes=None,
 ):
     """Declare a registry entry on its builder.
 
@@ -113,7 +118,9 @@ def register(
         dataset: the dataset's name (``"mnist"``, ``"clocks"``, ``"celeba"``).
         data: ``data(entry, config, path=None, seed=42, limit=None) -> zoo.datasets.Splits``.
         evaluate: ``evaluate(model, splits, config) -> dict`` of test figures.
-        defaults: the builder's tunable keywords and their defaults.
+        defaults: where the entry departs from its builder's defaults (one builder
+            registered for several datasets). Every keyword the builder gives a default
+            is a setting, so a default is declared once, on the builder.
         fit: fit settings (``epochs``, ``batch_size``, schedule); keys disjoint from ``defaults``.
         name: the entry's name; the builder's function name if None.
         constants: builder keywords fixed by the dataset (``input_shape``, ``num_classes``).
@@ -122,8 +129,9 @@ def register(
         signature: the export signature.
         describe: ``describe(entry, config) -> dict`` of decoding facts for the model card.
         tiny: overrides that make the model small and fast, for tests.
-        earlier: for settings whose default changed, the value runs saved without
-            that key were built with, so that they still load, rebuild and evaluate.
+        recipes: named sets of overrides (settings and ``epochs``) that a make target
+            or the release trains with (``zoo train ENTRY --recipe NAME``), declared
+            here once.
 
     Returns:
         A decorator that records the entry and returns the builder unchanged, so one
@@ -137,13 +145,23 @@ def register(
 
     def decorator(builder):
         entry_name = name or builder.__name__
-        overlap = set(defaults) & set(fit)
-        assert not overlap, f"{entry_name}: keys both in defaults and fit: {overlap}"
         parameters = inspect.signature(builder).parameters
-        missing = set(defaults) | set(constants or {}) | {"name"}
+        # Every keyword the builder gives a default is a setting, at that default unless
+        # the entry departs from it (one builder, several entries).
+        tunable = {key: parameter.default for key, parameter in parameters.items()
+                   if parameter.default is not inspect.Parameter.empty and key not in (constants or {})}
+        stray = set(defaults or {}) - set(tunable)
+        assert not stray, f"{entry_name}: defaults for keywords the builder does not default: {stray}"
+        tunable.update(defaults or {})
+        overlap = set(tunable) & set(fit)
+        assert not overlap, f"{entry_name}: keys both in defaults and fit: {overlap}"
+        missing = set(tunable) | set(constants or {}) | {"name"}
         missing -= set(parameters)
         assert not missing, f"{entry_name}: builder lacks keywords {missing}"
         assert entry_name not in _ENTRIES, f"entry {entry_name} registered twice"
+        for recipe, overrides in (recipes or {}).items():
+            stray = set(overrides) - set(tunable) - set(fit)
+            assert not stray, f"{entry_name}: recipe {recipe} sets unknown keys {stray}"
         doc = inspect.getdoc(builder) or ""
         _ENTRIES[entry_name] = Entry(
             name=entry_name,
@@ -152,7 +170,7 @@ def register(
             dataset=dataset,
             data=data,
             evaluate=evaluate,
-            defaults=dict(defaults),
+            defaults=dict(tunable),
             fit=dict(fit),
             constants=dict(constants or {}),
             space=space,
@@ -161,7 +179,7 @@ def register(
             tiny=dict(tiny or {}),
             description=" ".join(doc.split("\n\n")[0].split()),
             family=builder.__module__,
-            earlier=dict(earlier or {}),
+            recipes={key: dict(value) for key, value in (recipes or {}).items()},
         )
         return builder
 
@@ -222,6 +240,7 @@ def summary(entry):
         "dataset": entry.dataset,
         "input_shape": list(shapes[0]) if len(shapes) == 1 else [list(s) for s in shapes],
         "parameters": trained_parameters(model),
+        "recipes": sorted(entry.recipes),
         "description": entry.description,
     }
 

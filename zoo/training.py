@@ -43,9 +43,9 @@ def gpu_available():
 def resolve_jit(policy):
     """The XLA setting to ask for under ``policy``.
 
-    ``auto`` compiles with XLA where a GPU is present and not on CPU: measured on a
-    2-core CPU with TensorFlow 2.21, XLA made the MNIST MLP 1.6x slower and a small
-    CNN 11x slower. ``on`` and ``off`` force it.
+    ``auto`` compiles with XLA where a GPU is present and not on CPU, where it made
+    the zoo's models slower (``zoo bench --train`` measures it). ``on`` and ``off``
+    force it.
     """
     if policy not in JIT_POLICIES:
         raise errors.ZooError(f"--jit must be one of {', '.join(JIT_POLICIES)}; received {policy!r}")
@@ -248,9 +248,10 @@ def fitting_model(model):
     return model if trainer is None else trainer.model
 
 
-def resolve_config(entry, hparams_file=None, overrides=(), epochs=None):
-    """The entry's defaults under a tuning file, ``--hp`` overrides and ``--epochs``."""
-    layers = []
+def resolve_config(entry, hparams_file=None, overrides=(), epochs=None, recipe=None):
+    """The entry's defaults under a named recipe, a tuning file, ``--hp`` overrides and
+    ``--epochs``, each over the one before."""
+    layers = [entry.recipe(recipe)] if recipe else []
     if hparams_file:
         layers.append(hparams.read_file(hparams_file))
     if isinstance(overrides, dict):
@@ -271,7 +272,7 @@ def write_json(path, data):
 
 def train(
     name, data=None, epochs=None, overrides=(), hparams_file=None, seed=42, jit="auto", out=None,
-    limit=None, verbose=1, plots=True, precision="float32",
+    limit=None, verbose=1, plots=True, precision="float32", recipe=None,
 ):
     """Train a registry entry and write its run folder.
 
@@ -285,9 +286,11 @@ def train(
         jit: the XLA policy, ``auto`` | ``on`` | ``off``.
         out: the run folder; ``artifacts/<name>`` if None.
         limit: train on the first ``limit`` examples only (quick runs).
-        verbose: Keras' progress display (1 = progress bar).
+        verbose: the progress shown (:mod:`zoo.progress`): 0 none, 1 each step and each
+            epoch, 2 a line per epoch. Keras' own display stays off.
         plots: write ``learning_curves.png``.
         precision: ``float32`` | ``mixed_bfloat16`` | ``auto`` (:func:`resolve_precision`).
+        recipe: a named recipe of the entry (``Entry.recipes``) under the other overrides.
 
     Returns:
         dict: the run's summary (``run.json``'s content, with ``metrics`` and ``path``).
@@ -296,7 +299,7 @@ def train(
         >>> train("mnist_mlp", data="mnist.npz", epochs=1)  # doctest: +SKIP
     """
     entry = registry.get(name)
-    config = resolve_config(entry, hparams_file, overrides, epochs)
+    config = resolve_config(entry, hparams_file, overrides, epochs, recipe)
     want_jit = resolve_jit(jit)
     policy = resolve_precision(precision)
     out = pathlib.Path(out or pathlib.Path("artifacts") / name)
@@ -344,12 +347,18 @@ def train(
         # Models that draw from the data each epoch (reconstructions) take the splits too.
         takes_splits = "splits" in inspect.signature(extra_callbacks).parameters
         callbacks.extend(extra_callbacks(partial, splits=splits) if takes_splits else extra_callbacks(partial))
+    from zoo import progress as progressing
+
+    # Last, so that its epoch line shows what the other callbacks add to the logs.
+    shown = progressing.callback(verbose, samples_per_step=config.get("batch_size"))
+    if shown is not None:
+        callbacks.append(shown)
 
     print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
           f"(asked {want_jit}, policy {jit}), {policy}, {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
     started = time.perf_counter()
     history = fitted.fit(
-        splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=verbose,
+        splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=0,
         shuffle=False,  # the pipeline shuffles
     )
     train_seconds = time.perf_counter() - started
@@ -368,6 +377,7 @@ def train(
     run = {
         "entry": name,
         "seed": seed,
+        **({"recipe": recipe} if recipe else {}),
         "jit_policy": jit,
         "jit_compile": bool(model.jit_compile),
         "precision": policy,
@@ -400,25 +410,39 @@ def load_run(model_dir):
     if not model_file.exists():
         raise errors.ZooError(f"no model at {model_file} (train one with `zoo train ENTRY --out DIR`)")
     config_file = model_file.parent / "hparams.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else None
+    run_file = model_file.parent / "run.json"
+    entry_name = json.loads(run_file.read_text()).get("entry") if run_file.exists() else None
+    if config is not None and entry_name in registry.names():
+        check_current(entry_name, config, model_file.parent)
     import keras
 
     try:
         model = keras.saving.load_model(model_file)
     except Exception as error:  # Keras wraps corrupt archives in several exception types.
         raise errors.ZooError(f"cannot load {model_file}: {str(error).splitlines()[0][:200]}") from None
-    config = json.loads(config_file.read_text()) if config_file.exists() else None
-    if config is not None and model.name in registry.names():
-        config = registry.get(model.name).saved(config)
+    if config is not None and entry_name is None and model.name in registry.names():
+        check_current(model.name, config, model_file.parent)
     return model, config
 
 
-def _run_folder(path):
+def check_current(entry_name, config, where):
+    """Refuse a run saved with settings the entry no longer has: the code that built
+    it is gone (git history keeps it), so it would not rebuild as it trained."""
+    gone = sorted(set(config) - set(registry.get(entry_name).settings))
+    if gone:
+        raise errors.ZooError(
+            f"{where} was saved by older code: {entry_name} no longer has {', '.join(gone)}; retrain it "
+            f"(`zoo train {entry_name}`), or serve its exported model.onnx, which needs no builder")
+
+
+def run_folder(path):
     """A run folder given as itself or as its ``model.keras``."""
     path = pathlib.Path(path)
     return path.parent if path.name == "model.keras" else path
 
 
-def _derived_run(model, config, metrics, source, out, **provenance):
+def derived_run(model, config, metrics, source, out, **provenance):
     """Write a run folder made from the trained run ``source`` (rebuilt, or joined to
     another): the model, its settings and figures, ``source``'s run facts with
     ``provenance`` added, and its history and curves; via ``.partial``, then renamed."""
@@ -444,13 +468,11 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     that do not change its weights (clock_polar's ``decode_window``), carry the
     weights over, re-evaluate, and write the result as a new run folder.
 
-    Also brings runs saved by older code to the current graph.
-
     Raises:
         ZooError: no run there, ``out`` is the run itself, or the rebuilt model's
             weights differ from the run's (names or shapes).
     """
-    model_dir = _run_folder(model_dir)
+    model_dir = run_folder(model_dir)
     registry.entries()  # registers the entries' custom layers before loading
     old, config = load_run(model_dir)
     if config is None:
@@ -470,59 +492,8 @@ def rebuild(model_dir, overrides=(), out=None, data=None):
     splits = entry.data(entry, config, path=data)
     metrics = entry.evaluate(model, splits, config)
 
-    return _derived_run(model, config, metrics, model_dir, out, rebuilt_from=str(model_dir), rebuilt_with=changes,
+    return derived_run(model, config, metrics, model_dir, out, rebuilt_from=str(model_dir), rebuilt_with=changes,
                         rebuilt=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-
-
-def attach_upright(reader_dir, upright_dir, out=None, data=None, prior_weight=1.0):
-    """Put a trained ``clock_upright`` run (or a sequence of them, whose votes are averaged) in
-    front of a trained clock reader (:func:`zoo.clock.with_upright`), re-evaluate, and
-    write the pair as one run folder of the reader's entry, which ``zoo export`` takes.
-    ``prior_weight``: see :func:`zoo.clock.with_upright`.
-
-    Raises:
-        ZooError: a run is missing or of the wrong kind, or ``out`` is one of them.
-    """
-    from zoo import clock
-
-    if not 0.0 <= prior_weight <= 4.0:
-        raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
-    several = not isinstance(upright_dir, (str, os.PathLike))
-    upright_dirs = [_run_folder(folder) for folder in (upright_dir if several else [upright_dir])]
-    if not upright_dirs:
-        raise errors.ZooError("give at least one upright stage")
-    reader_dir = _run_folder(reader_dir)
-    registry.entries()  # registers the entries' custom layers before loading
-    reader, config = load_run(reader_dir)
-    stages = []
-    for folder in upright_dirs:
-        stage, _ = load_run(folder)
-        if stage.name != "clock_upright":
-            raise errors.ZooError(f"{folder} holds {stage.name}, not a clock_upright run")
-        stages.append(stage)
-    if not clock.reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
-        raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
-    if any(isinstance(layer, clock.QuarterTurn) for layer in reader.layers):
-        raise errors.ZooError(f"{reader_dir} already reads behind an upright stage")
-    if config is None:
-        raise errors.ZooError(f"no hparams.json in {reader_dir}: cannot tell how the run was built")
-    out = pathlib.Path(out) if out else reader_dir.with_name(reader_dir.name + "_upright")
-    if out.resolve() in {reader_dir.resolve(), *(folder.resolve() for folder in upright_dirs)}:
-        raise errors.ZooError("--out must differ from every run it joins")
-    entry = registry.get(reader.name)
-    config = entry.resolve(config)
-    model = clock.with_upright(reader, stages, prior_weight=prior_weight)
-    splits = entry.data(entry, config, path=data)
-    metrics = entry.evaluate(model, splits, config)
-
-    seconds = [json.loads((folder / "run.json").read_text()).get("train_seconds") if (folder / "run.json").exists()
-               else None for folder in upright_dirs]
-    return _derived_run(model, config, metrics, reader_dir, out,
-                        upright_from=[str(folder) for folder in upright_dirs] if len(upright_dirs) > 1
-                        else str(upright_dirs[0]),
-                        upright_train_seconds=None if None in seconds else round(sum(seconds), 2),
-                        upright_prior_weight=prior_weight,
-                        composed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
 
 def evaluate(name, model_dir, data=None, limit=None, seed=None):

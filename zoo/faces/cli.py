@@ -30,10 +30,10 @@ def faces_sample(model_dir, out, kind, count, columns, seed, steps, pairs, data)
     """
     from zoo import cli
 
-    cli._quiet_tensorflow()
-    from zoo import faces
+    cli.quiet_tensorflow()
+    from zoo.faces import entries
 
-    path = faces.write_samples(
+    path = entries.write_samples(
         model_dir, out, kind=kind, count=count, seed=seed, columns=columns, steps=steps, pairs=pairs, data=data,
     )
     click.echo(f"[zoo] wrote {path}")

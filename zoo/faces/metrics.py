@@ -12,10 +12,10 @@
   Gaussians fitted to two sets of feature vectors (FID's formula) and the unbiased
   squared MMD with a cubic polynomial kernel (KID's formula). The features come
   from any network; the faces use a CIFAR-10 classifier the project trains itself
-  (see :mod:`zoo.faces`), since Inception weights cannot be downloaded here.
+  (see :mod:`zoo.faces.features`), since Inception weights cannot be downloaded here.
 
-A number alone means little: the faces report each distance beside a floor (two
-disjoint real samples) and a ceiling (noise, shuffled pixels).
+A number alone means little: :func:`distance_report` gives each distance beside a
+floor (two disjoint real samples) and ceilings (noise, shuffled pixels).
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -302,3 +302,70 @@ def gaussian_noise(like, seed=0):
     std = like.std(axis=(0, 1, 2))
     noise = np.random.default_rng(seed).standard_normal(like.shape).astype(np.float32) * std + mean
     return np.clip(noise, 0.0, 1.0)
+
+
+def distance_report(real, generated, reference, features=None, seed=0):
+    """Distances from held-out real faces to generated ones, with a floor and ceilings.
+
+    - floor: ``reference``, real faces disjoint from ``real``, as many: what a perfect
+      generator would score at this sample size;
+    - ``ceiling_noise``: Gaussian noise with the real faces' per-channel mean and
+      standard deviation;
+    - ``ceiling_shuffled``: ``reference`` with each image's pixels shuffled (real
+      colours, no structure).
+
+    ``*_relative`` places the model between the floor (0) and the nearer ceiling
+    (1): below 0.5 the model is closer to real faces than to the ceiling.
+
+    Args:
+        real: (N, S, S, 3) real faces, uint8.
+        generated: (N, S, S, 3) generated faces, floats in [0, 1].
+        reference: (N, S, S, 3) other real faces, uint8.
+        features: a :class:`zoo.faces.features.FeatureNetwork` (any callable from
+            images to (N, D) features) for ``frechet`` and ``kid``; SWD only if None.
+        seed: the seed of the noise, shuffles and SWD directions.
+
+    Returns:
+        A flat dict: ``swd``, ``swd_64``/``swd_32``/``swd_16``, ``swd_floor``,
+        ``swd_ceiling_noise``, ``swd_ceiling_shuffled``, ``swd_relative`` (the SWD times
+        1,000, ProGAN's unit), the same for ``frechet`` and ``kid`` (KID times 1,000)
+        when ``features`` is given, and ``eval_images``.
+    """
+    count = min(len(real), len(generated), len(reference))
+    real, generated, reference = real[:count], generated[:count], reference[:count]
+    comparisons = {
+        "model": generated,
+        "floor": reference,
+        "ceiling_noise": gaussian_noise(real, seed),
+        "ceiling_shuffled": shuffled_pixels(reference, seed),
+    }
+    result = {"eval_images": int(count)}
+
+    def place(metric, values):
+        result[metric] = values["model"]
+        for name in ("floor", "ceiling_noise", "ceiling_shuffled"):
+            result[f"{metric}_{name}"] = values[name]
+        ceiling = min(values["ceiling_noise"], values["ceiling_shuffled"])
+        span = ceiling - values["floor"]
+        result[f"{metric}_relative"] = (values["model"] - values["floor"]) / span if span > 0 else float("nan")
+
+    scores = distances(real, comparisons, features, seed)
+    place("swd", {name: values["swd"] for name, values in scores.items()})
+    result.update({key: value for key, value in scores["model"].items() if key.startswith("swd_")})
+    if features is not None:
+        for metric in ("frechet", "kid"):
+            place(metric, {name: values[metric] for name, values in scores.items()})
+    return result
+
+
+def distances(real, comparisons, features=None, seed=0):
+    """``{name: {swd, swd_64, ... (and frechet, kid given features)}}`` of each named
+    image set against the ``real`` faces; the scores behind :func:`distance_report`."""
+    scores = sliced_wasserstein_many(real, comparisons, seed=seed)
+    if features is not None:
+        real_features = features(real)
+        for name, images in comparisons.items():
+            image_features = features(images)
+            scores[name]["frechet"] = frechet_distance(real_features, image_features)
+            scores[name]["kid"] = kernel_distance(real_features, image_features, seed=seed)
+    return scores

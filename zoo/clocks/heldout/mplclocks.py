@@ -5,7 +5,7 @@ project's own renderer.  A network can score well there by learning that
 renderer's quirks (its line widths, fonts, proportions, anti-aliasing) rather
 than how to read a clock.  This module draws analog clocks *by a renderer the
 networks have never seen*, so their accuracy on it measures transfer to an
-unfamiliar drawing style.  It is independent of ``zoo.clockface`` **by
+unfamiliar drawing style.  It is independent of ``zoo.clocks.clockface`` **by
 design**: it was written without reading that module (or anything else under
 ``zoo/`` except ``zoo.errors``), from a plain idea of what analog clocks look
 like, and it shares no code, constants or conventions with it.  Keep it so:
@@ -29,11 +29,11 @@ reused Figure of 1 x 1 inch at dpi = size, whose data square [-1, 1]^2 fills
 the image, so one data unit is 36 points at every size.  The figure is drawn
 on a transparent background and composited in numpy over a plain or gradient
 background, then turned to grey with ITU-R 601 weights.  Two choices make it
-about 3x faster than plain ``ax.text`` / ``ax.add_patch`` (130-250 clocks/s at
-128 px on one busy core, once warm): numerals are matplotlib ``TextPath`` outlines of
-the chosen font, placed in numpy and drawn as one ``PathPatch`` (a text artist
-costs 1-2 ms to draw), and artists are added with ``add_artist``, which skips
-the data-limit update ``add_patch`` computes from every Bezier segment.
+much faster than plain ``ax.text`` / ``ax.add_patch``: numerals are matplotlib
+``TextPath`` outlines of the chosen font, placed in numpy and drawn as one
+``PathPatch`` (a text artist is slow to draw), and artists are added with
+``add_artist``, which skips the data-limit update ``add_patch`` computes from
+every Bezier segment.
 """
 
 import functools

@@ -1,14 +1,13 @@
 """``make release``: build the release models that ship in ``serve/release/``.
 
-For each release model (``clock``: the clock reader, ``faces``: the face generator)
-this uses the trained run folder if there is one (``artifacts/clock_polar``, with the
-upright stages ``artifacts/clock_upright`` and ``artifacts/clock_upright_polar`` voting in
-front of it, and ``artifacts/face_gan`` by
-default), or trains it first with :func:`zoo.training.train` as the shipped model was
-(:func:`shipped_recipe`, from its card; the upright stages by :data:`RECIPES`);
-exports it with :func:`export.export_entry` (every export gate); and installs
-``model.onnx`` and ``card.json`` as ``<name>.onnx`` and ``<name>.card.json``,
-atomically (temporary files, then renames), after checking the file against its card.
+Each release model is declared once in :data:`RELEASES`: its entry, its run folder
+and the named recipe it trains with (``Entry.recipes``; none: the entry's defaults),
+and for the clock reader the upright stages that vote in front of it. For each, this
+uses the trained run folder if there is one, or trains it first
+(:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
+export gate); and installs ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and
+``<name>.card.json``, atomically (temporary files, then renames), after checking the
+file against its card. The card records the recipe.
 
 Big models (over :data:`FLOAT16_ABOVE_BYTES`, i.e. the face generator) are stored
 with float16 weights when that keeps every output within the entry's parity
@@ -21,9 +20,9 @@ This module imports TensorFlow (it trains and exports); the serve commands never
 import it.
 
 Example:
-    python -m serve.release                       # both, from artifacts/ (training if needed)
-    python -m serve.release --only clock --clock-run runs/clock_polar_best --clock-upright runs/clock_upright
-    python -m serve.release --only clock --no-upright       # the reader alone
+    python -m export.release                       # both, from artifacts/ (training if needed)
+    python -m export.release --only clock --clock-run runs/clock_polar_best
+    python -m export.release --only clock --no-upright       # the reader alone
 """
 
 import json
@@ -38,24 +37,29 @@ import numpy as np
 from serve import models
 from zoo import errors
 
+
+class Stage:
+    """A run folder and the recipe that trains it when it is empty."""
+
+    def __init__(self, entry, run, recipe=None):
+        self.entry, self.run, self.recipe = entry, pathlib.Path(run), recipe
+
+    def describe(self):
+        return {"entry": self.entry, "run": str(self.run), "recipe": self.recipe}
+
+
 RELEASES = {
-    "clock": {"entry": "clock_polar", "run": "artifacts/clock_polar",
-              "upright": ("artifacts/clock_upright", "artifacts/clock_upright_polar"),
-              # The quarter prior's weight against the stages' vote: the best of 0.4-1.3 on
-              # the validation clocks for the shipped pair (README, "Results").
-              "prior_weight": 0.7},
-    "faces": {"entry": "face_gan", "run": "artifacts/face_gan"},
+    "clock": {
+        "model": Stage("clock_polar", "artifacts/clock_polar"),
+        "upright": (Stage("clock_upright", "artifacts/clock_upright"),
+                    Stage("clock_upright", "artifacts/clock_upright_polar", recipe="polar")),
+        # The quarter prior's weight against the stages' vote, picked on the validation
+        # clocks for the shipped pair (docs/clock-reader.md).
+        "prior_weight": 0.7,
+    },
+    "faces": {"model": Stage("face_gan", "artifacts/face_gan", recipe="release")},
 }
-SHIPPED = pathlib.Path(__file__).resolve().parent / "release"
-"""The release folder in the package: its cards say how what ships was trained."""
-# How an upright stage is trained when its run folder is empty, keyed by run folder
-# name (the defaults' ``clock_upright`` and ``clock_upright_polar``); any other folder
-# trains with the entry's defaults. The release models themselves train as their
-# shipped card says (:func:`shipped_recipe`). Epochs given on the command line win.
-RECIPES = {
-    "clock_upright": {"epochs": None, "overrides": {}},
-    "clock_upright_polar": {"epochs": 12, "overrides": {"design": "polar", "rotate_augment": 0.5}},
-}
+SHIPPED = pathlib.Path(__file__).resolve().parents[1] / "serve" / "release"
 FLOAT16_ABOVE_BYTES = 8_000_000
 # Weights smaller than this stay float32: the Cast would cost more than it saves.
 FLOAT16_MIN_ELEMENTS = 1024
@@ -127,7 +131,7 @@ def _outputs(path, inputs):
     return dict(zip(names, session.run(names, inputs)))
 
 
-def install(export_dir, out_dir, name, weights="auto", log=_log):
+def install(export_dir, out_dir, name, weights="auto", log=_log, recipe=None):
     """Install an export folder's model as release model ``name``, atomically.
 
     Args:
@@ -137,6 +141,7 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
         weights: ``float32``, ``float16``, or ``auto`` (float16 above
             :data:`FLOAT16_ABOVE_BYTES` when within the parity tolerance).
         log: where progress lines go.
+        recipe: how the release was trained (written into the card's ``release``).
 
     Returns:
         dict: the installed card.
@@ -203,6 +208,8 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
                         f"{float32_bytes / 1e6:.1f} MB")
             finally:
                 half_path.unlink(missing_ok=True)
+        if recipe is not None:
+            card["release"] = recipe
         card["onnx_file"] = f"{name}.onnx"
         card["onnx_sha256"] = models.sha256_of(partial_onnx)
         partial_card.write_text(cards.to_json(card) + "\n")
@@ -216,94 +223,60 @@ def install(export_dir, out_dir, name, weights="auto", log=_log):
     return card
 
 
-def shipped_recipe(entry, release_dir=SHIPPED):
-    """How the shipped release model of ``entry`` was trained, from its card in
-    ``release_dir``: ``{"epochs": ..., "overrides": {...}}`` with every setting whose
-    value differs from today's default. Settings the entry gained after the card was
-    written take the value such runs were built with (``Entry.earlier``), so a default
-    that changes later does not change what ``make release`` rebuilds. None when no
-    shipped card is of ``entry``."""
-    from zoo import registry
-
-    for name in RELEASES:
-        path = pathlib.Path(release_dir) / f"{name}.card.json"
-        card = json.loads(path.read_text()) if path.is_file() else {}
-        if card.get("entry") == entry:
-            break
-    else:
-        return None
-    spec = registry.get(entry)
-    saved = {key: value for key, value in spec.saved(card["hparams"]).items()
-             if key in spec.settings and key != "epochs"}
-    resolved, defaults = spec.resolve(saved), spec.resolve()
-    return {"epochs": card["training"]["epochs"],
-            "overrides": {key: resolved[key] for key in saved if resolved[key] != defaults[key]}}
-
-
-def _train(entry, run, data, epochs, upright):
-    """Train ``entry`` into ``run`` as the shipped model was (:func:`shipped_recipe`;
-    the upright stages by :data:`RECIPES`); a reader that will ship without an upright
-    stage never learns on clocks turned upright (``turn_upright``), whatever its card
-    says, since nothing would turn its clocks for it."""
+def _train(stage, data, epochs, log):
+    """Train ``stage`` into its run folder with its recipe (``--epochs`` wins)."""
     from zoo import training
 
-    recipe = RECIPES.get(pathlib.Path(run).name) if entry == "clock_upright" else shipped_recipe(entry)
-    recipe = recipe or {"epochs": None, "overrides": {}}
-    overrides = dict(recipe["overrides"])
-    if entry == "clock_polar" and not upright:
-        overrides.pop("turn_upright", None)
-    training.train(entry, data=data, epochs=epochs or recipe["epochs"], out=run, overrides=overrides)
+    log(f"no trained model in {stage.run}; training {stage.entry}"
+        + (f" (recipe {stage.recipe})" if stage.recipe else "") + "; this takes a while")
+    training.train(stage.entry, data=data, epochs=epochs, out=stage.run, recipe=stage.recipe)
 
 
-def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
-          upright=None, prior_weight=1.0):
+def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
+          upright=(), prior_weight=1.0):
     """Train (if needed), export and install one release model.
 
     Args:
         name: the release name (``clock``, ``faces``).
-        entry: the registry entry (``clock_polar``, ``face_gan``).
-        run: the run folder; trained into if it has no ``model.keras``.
+        model: the :class:`Stage` of the model; trained into if its run has no ``model.keras``.
         data: the dataset path for training and export (None: the usual places).
-        epochs: training epochs when training (None: the entry's default).
+        epochs: training epochs when training (None: the recipe's).
         out_dir: the release folder (default: the package's ``serve/release``).
         weights: see :func:`install`.
         quantize: None, or ``int8`` to let the exporter try an int8 model too (not shipped).
         log: where progress lines go.
-        upright: clock only: ``clock_upright`` run folders (each trained into if empty)
-            to put in front of the reader (``zoo upright``), voting when several; the
-            reader, if it must be trained, is trained as the shipped card says
-            (:func:`_train`).
+        upright: clock only: :class:`Stage` objects of ``clock_upright`` runs (each
+            trained into if empty) to put in front of the reader, voting when several.
         prior_weight: with ``upright``, the quarter prior's weight (``zoo upright --prior-weight``).
 
     Returns:
         dict: the installed card.
     """
     from export import exporter
-    from zoo import cli, training
+    from zoo import cli
 
-    cli._quiet_tensorflow()
-    run = pathlib.Path(run)
-    out_dir = pathlib.Path(out_dir) if out_dir else pathlib.Path(__file__).resolve().parent / "release"
+    cli.quiet_tensorflow()
+    out_dir = pathlib.Path(out_dir) if out_dir else SHIPPED
     started = time.perf_counter()
-    if not (run / "model.keras").is_file():
-        log(f"{name}: no trained model in {run}; training {entry} (this takes a while)")
-        _train(entry, run, data, epochs, upright)
-    else:
-        log(f"{name}: using the trained run {run}")
+    for stage, stage_data in ((model, data), *((stage, None) for stage in upright)):
+        if (stage.run / "model.keras").is_file():
+            log(f"{name}: using the trained run {stage.run}")
+        else:
+            _train(stage, stage_data, epochs, lambda message: log(f"{name}: {message}"))
+    run = model.run
     if upright:
-        stages = [pathlib.Path(folder) for folder in ([upright] if isinstance(upright, (str, os.PathLike)) else upright)]
-        for stage in stages:
-            if not (stage / "model.keras").is_file():
-                log(f"{name}: no upright stage in {stage}; training clock_upright (this takes a while)")
-                _train("clock_upright", stage, None, epochs, None)
-        joined = training.attach_upright(run, stages, out=run.with_name(run.name + "_upright"),
-                                         prior_weight=prior_weight)
+        from zoo.clocks import upright as stages
+
+        joined = stages.attach_upright(run, [stage.run for stage in upright], out=run.with_name(run.name + "_upright"),
+                                       prior_weight=prior_weight)
         run = pathlib.Path(joined["path"])
-        log(f"{name}: the reader behind the upright stage{'s' if len(stages) > 1 else ''} "
-            f"{', '.join(map(str, stages))}: {run}")
+        log(f"{name}: the reader behind the upright stage{'s' if len(upright) > 1 else ''} "
+            f"{', '.join(str(stage.run) for stage in upright)}: {run}")
     export_dir = run / "export"
-    exporter.export_entry(entry, run, export_dir, data=data, quantize=quantize, log=log)
-    card = install(export_dir, out_dir, name, weights=weights, log=log)
+    exporter.export_entry(model.entry, run, export_dir, data=data, quantize=quantize, log=log)
+    recipe = {"model": model.describe(), "upright": [stage.describe() for stage in upright],
+              "prior_weight": prior_weight if upright else None}
+    card = install(export_dir, out_dir, name, weights=weights, log=log, recipe=recipe)
     size = (out_dir / f"{name}.onnx").stat().st_size
     log(f"{name}: installed {out_dir / (name + '.onnx')} ({size / 1e6:.2f} MB, sha256 {card['onnx_sha256'][:12]}...) "
         f"and {name}.card.json in {time.perf_counter() - started:.0f} s; metrics {models.headline_metrics(card, 4)}")
@@ -312,35 +285,32 @@ def build(name, entry, run, data=None, epochs=None, out_dir=None, weights="auto"
 
 @click.command()
 @click.option("--only", multiple=True, type=click.Choice(sorted(RELEASES)), help="Build only this model (repeatable).")
-@click.option("--clock-entry", default=RELEASES["clock"]["entry"], show_default=True)
-@click.option("--clock-run", default=RELEASES["clock"]["run"], show_default=True, help="Its run folder (trained into if empty).")
+@click.option("--clock-run", default=str(RELEASES["clock"]["model"].run), show_default=True,
+              help="The clock reader's run folder (trained into if empty).")
 @click.option("--clock-data", default=None, help="Dataset for training/exporting the clock reader.")
-@click.option("--clock-upright", multiple=True, default=RELEASES["clock"]["upright"], show_default=True, metavar="RUN",
-              help="A clock_upright run folder (trained into if empty) to put in front of the reader; repeat it "
-                   "for several stages that vote.")
-@click.option("--no-upright", is_flag=True, help="Ship the clock reader alone, without an upright stage.")
-@click.option("--clock-prior-weight", type=float, default=RELEASES["clock"]["prior_weight"], show_default=True,
-              help="Weight of the quarter prior against the upright stages (zoo upright --prior-weight).")
-@click.option("--faces-entry", default=RELEASES["faces"]["entry"], show_default=True)
-@click.option("--faces-run", default=RELEASES["faces"]["run"], show_default=True, help="Its run folder (trained into if empty).")
+@click.option("--no-upright", is_flag=True, help="Ship the clock reader alone, without the upright stages.")
+@click.option("--faces-run", default=str(RELEASES["faces"]["model"].run), show_default=True,
+              help="The face generator's run folder (trained into if empty).")
 @click.option("--faces-data", default=None, help="CelebA for training the generator (a zip or folder).")
-@click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained.")
+@click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained [default: its recipe's].")
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, clock_entry, clock_run, clock_data, clock_upright, no_upright, clock_prior_weight, faces_entry, faces_run,
-         faces_data, epochs, weights, out_dir):
-    """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards)."""
-    settings = {
-        "clock": (clock_entry, clock_run, clock_data),
-        "faces": (faces_entry, faces_run, faces_data),
-    }
+def main(only, clock_run, clock_data, no_upright, faces_run, faces_data, epochs, weights, out_dir):
+    """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards).
+
+    Each trains, when its run folder is empty, with the recipe RELEASES declares
+    (export/release.py), so a fresh clone rebuilds what ships.
+    """
+    runs = {"clock": (clock_run, clock_data), "faces": (faces_run, faces_data)}
     try:
         for name in only or sorted(RELEASES):
-            entry, run, data = settings[name]
-            build(name, entry, run, data=data, epochs=epochs, out_dir=out_dir, weights=weights,
-                  upright=clock_upright if name == "clock" and not no_upright else None,
-                  prior_weight=clock_prior_weight)
+            release = RELEASES[name]
+            run, data = runs[name]
+            model = Stage(release["model"].entry, run, release["model"].recipe)
+            upright = () if no_upright else release.get("upright", ())
+            build(name, model, data=data, epochs=epochs, out_dir=out_dir, weights=weights, upright=upright,
+                  prior_weight=release.get("prior_weight", 1.0))
     except errors.ZooError as error:
         raise click.ClickException(str(error)) from None
 
