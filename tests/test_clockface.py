@@ -381,3 +381,192 @@ def test_the_cli_offers_every_renderer():
     from zoo.clocks import cli, reading
 
     assert cli.CLOCK_RENDERERS == reading.RENDERERS and cli.DRAWING_RENDERERS == clockface.RENDERERS
+    assert cli.SCENES == clockface.SCENES
+
+
+# --- World scenes (scenes="world") -------------------------------------------------------
+
+
+def test_classic_scenes_are_unchanged():
+    """The classic profile draws exactly what it drew before the world profile existed.
+
+    Text-free clocks only, so the hash depends on numpy and Pillow, not on the fonts installed.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for index in (2, 3, 4, 7, 8, 9):
+        style = clockface.batch_styles(1, 8, include={"no_numerals"}, start=index)[0]
+        assert not style.brand_text and not style.brand_text_low
+        images, labels, geometry = clockface.render_batch(
+            1, 8, 64, include={"no_numerals"}, start=index, return_geometry=True, scenes="classic")
+        for array in (images, labels, geometry):
+            digest.update(array.tobytes())
+    assert digest.hexdigest() == "9f96c10c732a18f1121f92ddf48cb44120ac1c7e6e95a5a071b17710451d8a5a"
+
+
+def test_world_scenes_are_deterministic_and_sliceable():
+    images, labels, geometry, styles = clockface.render_batch(
+        6, seed=21, size=64, scenes="world", return_geometry=True, return_styles=True)
+    again, labels_again = clockface.render_batch(6, seed=21, size=64, scenes="world")
+    assert images.shape == (6, 64, 64) and images.dtype == np.uint8
+    assert geometry.shape == (6, len(clockface.GEOMETRY_POINTS), 2) and geometry.dtype == np.float32
+    assert images.tobytes() == again.tobytes()
+    np.testing.assert_array_equal(labels, labels_again)
+    tail, tail_labels, tail_geometry = clockface.render_batch(
+        3, seed=21, size=64, scenes="world", start=3, return_geometry=True)
+    assert tail.tobytes() == images[3:].tobytes()
+    np.testing.assert_array_equal(tail_labels, labels[3:])
+    np.testing.assert_array_equal(tail_geometry, geometry[3:])
+    assert all(isinstance(style, clockface.WorldStyle) for style in styles)
+    assert clockface.batch_styles(6, 21, scenes="world") == styles
+    classic, _ = clockface.render_batch(6, seed=21, size=64)
+    assert classic.tobytes() != images.tobytes()
+
+
+def test_world_tags_are_honoured():
+    include = {"wristwatch", "alarm_hand", "steep"}
+    styles = clockface.batch_styles(8, 5, include=include, exclude={"roman", "glare"}, scenes="world")
+    for style in styles:
+        assert include <= style.tags
+        assert "roman" not in style.tags and "glare" not in style.tags
+        assert style.case == "wristwatch" and style.alarm_hand and style.tilt_degrees >= 38.0
+    images, _ = clockface.render_batch(4, 5, 48, include=include, scenes="world")
+    assert images.shape == (4, 48, 48)
+
+
+def test_every_world_family_renders():
+    """Each world tag on its own renders a sane image (catches crashes in rare paths)."""
+    from zoo.clocks.clockface import worldstyle
+
+    for index, tag in enumerate(sorted(worldstyle.TAGS - {"photo_background"})):
+        images, _, geometry, styles = clockface.render_batch(
+            1, 31, 48, include={tag}, start=index, scenes="world", return_geometry=True, return_styles=True)
+        assert tag in styles[0].tags
+        assert images.shape == (1, 48, 48) and np.all(np.isfinite(geometry))
+
+
+def _hand_distance(pixels, centre, tip, tail=0.35):
+    """Distance of pixel coordinates (n, 2) from a hand's segment (its tail included)."""
+    start = centre - tail * (tip - centre)
+    direction = tip - start
+    along = np.clip(((pixels - start) @ direction) / (direction @ direction), 0.0, 1.0)
+    return np.linalg.norm(pixels - (start + along[:, None] * direction), axis=1)
+
+
+@pytest.mark.parametrize("tilt, fill, low_resolution", [(55.0, 1.1, 0.0), (35.0, 0.6, 40.0), (5.0, 0.9, 0.0)])
+def test_world_keypoints_follow_the_hands(tilt, fill, low_resolution):
+    """Move the hands and nothing else: the pixels that change lie along the labelled hands.
+
+    Under strong perspective, a crop of a close-up and low-resolution upsampling the
+    keypoints are projected and scaled as the drawing is.
+    """
+    from zoo.clocks.clockface import world
+
+    style = clockface.batch_styles(1, 3, include={"light_face", "line_hands", "wall_clock"}, scenes="world")[0]
+    style = dataclasses.replace(
+        style, tilt_degrees=tilt, distance=3.0, fill=fill, offset_x=0.0, offset_y=0.3, low_resolution=low_resolution,
+        occluder_count=0, distractor_count=0, shadow_offset=None, alarm_hand=False, glare="none",
+        blur_radius=0.0, motion_length=0.0, noise_sigma=0.0, jpeg_quality=0, gain=1.0, gamma=1.0,
+        cast=(1.0, 1.0, 1.0), lighting_strength=0.0, vignette=0.0,
+        dial=dataclasses.replace(style.dial, second_hand=False, cap_radius=0.0, hour_slop_degrees=0.0))
+    size = 128
+    renders = []
+    for hour, minute in ((2, 10), (7, 40)):
+        state = np.random.default_rng(4)
+        image, points = world.render(hour, minute, state, size, style, None, sub_minute=0.0)
+        renders.append((image.astype(int), points))
+    (first, first_points), (second, second_points) = renders
+    changed = np.argwhere(np.abs(first - second) > 40)[:, ::-1] + 0.5
+    assert len(changed) > 20
+    width = 2.0 + 0.6 * style.dial.hour_width * size * fill / 2.0
+    distance = np.min([_hand_distance(changed, points[0], points[tip]) for points in (first_points, second_points)
+                       for tip in (3, 4)], axis=0)
+    assert np.mean(distance < width) > 0.97
+    # Most changed pixels lie within a pixel of the hands' axes: a keypoint off by a pixel fails this.
+    assert np.mean(distance < 1.0) > 0.7
+    # Every hand tip has changed pixels near it.
+    for points in (first_points, second_points):
+        for tip in (3, 4):
+            inner = points[0] + 0.85 * (points[tip] - points[0])
+            assert np.min(np.linalg.norm(changed - inner, axis=1)) < 2.5
+
+
+def _write_photos(folder, count=3):
+    folder.mkdir()
+    for index in range(count):
+        pixels = np.zeros((40, 50, 3), dtype=np.uint8)
+        pixels[..., index % 3] = 60 + 60 * index
+        pixels[::7] = 255
+        Image.fromarray(pixels).save(folder / f"photo{index}.png")
+    return folder
+
+
+def test_world_backgrounds_from_a_folder_and_a_zip(tmp_path):
+    import zipfile
+
+    folder = _write_photos(tmp_path / "photos")
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for file in sorted(folder.iterdir()):
+            handle.write(file, f"inner/{file.name}")
+        handle.writestr("notes.txt", "not an image")
+    include = {"photo_background"}
+    from_folder, _ = clockface.render_batch(3, 2, 48, include=include, scenes="world", backgrounds=str(folder))
+    from_zip, _ = clockface.render_batch(3, 2, 48, include=include, scenes="world", backgrounds=str(archive))
+    again, _ = clockface.render_batch(3, 2, 48, include=include, scenes="world", backgrounds=folder)
+    assert from_folder.tobytes() == again.tobytes()
+    assert from_folder.shape == from_zip.shape == (3, 48, 48)
+    plain, _ = clockface.render_batch(3, 2, 48, scenes="world")
+    assert plain.tobytes() != from_folder.tobytes()
+    digests = {clockface.backgrounds_digest(path) for path in (folder, archive, None)}
+    assert len(digests) == 3 and clockface.backgrounds_digest(None) == "none"
+    assert clockface.backgrounds_digest(str(folder)) == clockface.backgrounds_digest(folder)
+    other = _write_photos(tmp_path / "other", count=2)
+    assert clockface.backgrounds_digest(other) != clockface.backgrounds_digest(folder)
+    out_dir = clockface.write_dataset(tmp_path / "set", 4, seed=2, size=48, scenes="world", backgrounds=str(archive))
+    info = json.loads((out_dir / "render_info.json").read_text())
+    assert info["scenes"] == "world" and info["backgrounds_digest"] == clockface.backgrounds_digest(archive)
+    images, _ = clockface.load_leiden(out_dir)
+    assert images.tobytes() == clockface.render_batch(4, 2, 48, scenes="world", backgrounds=str(archive))[0].tobytes()
+    classic_dir = clockface.write_dataset(tmp_path / "classic", 2, seed=2, size=48)
+    assert "scenes" not in json.loads((classic_dir / "render_info.json").read_text())
+
+
+def test_bad_scenes_and_backgrounds_are_one_line_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("no photos")
+    (tmp_path / "broken.zip").write_text("not a zip")
+    cases = [
+        (dict(scenes="photo"), "scenes"),
+        (dict(scenes=None), "scenes"),
+        (dict(scenes="world", backgrounds=str(tmp_path / "missing")), "does not exist"),
+        (dict(scenes="world", backgrounds=str(tmp_path / "empty")), "no images"),
+        (dict(scenes="world", backgrounds=str(tmp_path / "notes.txt")), "folder or a .zip"),
+        (dict(scenes="world", backgrounds=str(tmp_path / "broken.zip")), "zip"),
+        (dict(scenes="world", backgrounds=3), "backgrounds"),
+        (dict(backgrounds=str(tmp_path)), "world"),
+        (dict(scenes="world", include={"clutter_background"}), "world scenes"),
+        (dict(scenes="world", include={"wristwatch"}, exclude={"wristwatch"}), "share"),
+        (dict(include={"wristwatch"}), "unknown"),
+    ]
+    for arguments, message in cases:
+        with pytest.raises(ValueError, match=message) as caught:
+            clockface.render_batch(1, 0, 48, **arguments)
+        assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match="scenes"):
+        clockface.write_dataset(tmp_path / "bad", 2, seed=1, size=40, scenes="moon")
+
+
+def test_mixed_scenes_interleave_world_and_classic_clocks():
+    """Clock i of a mixed batch is the classic clock i when i % 3 == 2, else the world clock i."""
+    mixed, labels, styles = clockface.render_batch(6, seed=9, size=48, scenes="mixed", return_styles=True)
+    world, world_labels = clockface.render_batch(6, seed=9, size=48, scenes="world")
+    classic, classic_labels = clockface.render_batch(6, seed=9, size=48)
+    for index in range(6):
+        expected, expected_labels = (classic, classic_labels) if index % 3 == 2 else (world, world_labels)
+        assert mixed[index].tobytes() == expected[index].tobytes()
+        np.testing.assert_array_equal(labels[index], expected_labels[index])
+        assert isinstance(styles[index], clockface.ClockStyle if index % 3 == 2 else clockface.WorldStyle)
+    with pytest.raises(ValueError, match="mixed"):
+        clockface.render_batch(1, 0, 48, scenes="mixed", include={"roman"})

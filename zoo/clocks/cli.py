@@ -17,6 +17,8 @@ CLOCK_RENDERERS = ("zoo", "world", "matplotlib", "skia")
 # The drawing stacks render-clocks writes with (zoo.clocks.clockface.RENDERERS); the
 # training renderer's world profile is its --scenes world.
 DRAWING_RENDERERS = ("zoo", "matplotlib", "skia")
+# The training renderer's scene profiles (zoo.clocks.clockface.SCENES).
+SCENES = ("classic", "world", "mixed")
 
 
 def quiet_tensorflow():
@@ -78,7 +80,7 @@ def upright(reader_dir, upright_dirs, prior_weight, out, data):
 @click.option("--renderer", type=click.Choice(DRAWING_RENDERERS), default="zoo", show_default=True,
               help="The project's renderer (the one readers train on), or one written apart from it "
                    "(matplotlib, skia; no style tags).")
-@click.option("--scenes", type=click.Choice(["classic", "world"]), default="classic", show_default=True,
+@click.option("--scenes", type=click.Choice(SCENES), default="classic", show_default=True,
               help="The project renderer's scene profile: world adds photographic backgrounds, cases, strong "
                    "perspective, occluders and camera defects.")
 @click.option("--backgrounds", type=click.Path(exists=True), default=None,
@@ -189,7 +191,8 @@ def clock_errors(model_dir, count, out, renderer, turns):
     Renders the test clocks (the held-out seed) with their styles and breaks the
     common-sense error down by rotation, dial shape, numerals, ticks, hands, face and
     background, with each group's share of the mean error. Writes styles.csv/.json/.md,
-    styles.png (bars) and worst.png. With --renderer matplotlib or skia the clocks
+    styles.png (bars), worst.png, and confidence.json (how many readings are called
+    sure, confidence >= 0.5, and how often those are within 5 minutes). With --renderer matplotlib or skia the clocks
     are drawn by a renderer written apart from the training one and broken down by
     its own factors: how the reader copes with clocks from a renderer it never saw.
 
@@ -211,6 +214,10 @@ def clock_errors(model_dir, count, out, renderer, turns):
     out = out or str((run if run.is_dir() else run.parent) / f"styles{suffix}")
     reading.errors_by_style(model_dir, out, count=count, renderer=renderer, turns=turns)
     click.echo((pathlib.Path(out) / "styles.md").read_text())
+    from zoo.clocks import calibration
+
+    sure = json.loads((pathlib.Path(out) / "confidence.json").read_text())
+    click.echo(f"confidence >= 0.5: {calibration.summary_line(sure)}")
     click.echo(f"wrote {out}")
 
 
@@ -245,4 +252,35 @@ def fit_turns(model_dir, count):
     click.echo(f"on {fitted['on']}; {100 * fitted['turned_share']:.1f}% take a turned reading")
     click.echo(f"wrote {reading.selector_file(model_dir)}")
 
-COMMANDS = [upright, render_clocks, clock_study, clock_errors, fit_turns]
+@click.command("calibrate")
+@click.option("--model", "model_dir", required=True, type=click.Path(), help="A trained clock reader's run folder.")
+@click.option("--count", type=click.IntRange(min=64), default=None,
+              help="Validation clocks to fit on [default: all the run's].")
+@click.option("--method", type=click.Choice(["logistic", "isotonic"]), default="logistic", show_default=True,
+              help="logistic: on the raw confidence and how far the hour hand's own reading is from the time read; "
+                   "isotonic: a monotone step function of the raw confidence.")
+def calibrate(model_dir, count, method):
+    """Make a clock reader's confidence mean something: the chance it is within 5 minutes.
+
+    Reads the run's validation clocks (rendered as its training clocks were, never
+    trained on), fits how the reader's raw confidence and hands map to the share of
+    readings within 5 minutes, and picks the confidence from which a reading is
+    called sure (0.5, or higher until 90% of sure readings are within 5 minutes).
+    Writes RUN/confidence.json; export the run again to carry it into the card,
+    where `zoo predict-time` and `zoo clock-errors` use it.
+
+    \b
+    Example:
+      zoo calibrate --model artifacts/clock_polar
+    """
+    quiet_tensorflow()
+    from zoo.clocks import calibration
+
+    fitted = calibration.fit_run(model_dir, count=count, method=method)
+    click.echo(f"raw confidence >= 0.5: {calibration.summary_line(fitted['fitted']['raw'])}")
+    click.echo(f"calibrated, sure from {fitted['sure_at']:.2f}: {calibration.summary_line(fitted['fitted']['calibrated'])}")
+    click.echo(f"on {fitted['on']}")
+    click.echo(f"wrote {calibration.calibration_file(model_dir)}")
+
+
+COMMANDS = [upright, render_clocks, clock_study, clock_errors, fit_turns, calibrate]

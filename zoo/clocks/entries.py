@@ -102,6 +102,8 @@ def _register_all():
         recipes={
             # make demo: the same reader on a budget that fits in minutes on two cores.
             "demo": dict(train_count=12000, val_count=1000, test_count=2000, epochs=4),
+            # Clocks that look like the world: two photographic (world) clocks to each classic one.
+            "world": dict(scenes="mixed", epochs=7),
             # python -m zoo.demo --quick and the tests: the pipeline end to end in about a minute.
             "quick": dict(image_size=64, width=8, polar_width=4, train_count=128, val_count=64, test_count=64,
                           epochs=1),

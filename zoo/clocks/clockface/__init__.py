@@ -26,11 +26,13 @@ The package, in the order a clock is made:
 Callers use the names re-exported here (``clockface.render_batch``, ...).
 """
 
-from zoo.clocks.clockface.batches import batch_styles, render_batch
+from zoo.clocks.clockface.backgrounds import backgrounds_digest
+from zoo.clocks.clockface.batches import SCENES, batch_styles, render_batch
 from zoo.clocks.clockface.clockstyle import STYLE_ATTRIBUTES, STYLE_TAGS, ClockStyle, sample_style
 from zoo.clocks.clockface.fonts import FONT_NAMES
 from zoo.clocks.clockface.leiden import RENDERERS, load_leiden, write_dataset
 from zoo.clocks.clockface.rendering import GEOMETRY_POINTS, MINIMUM_SIZE, render_clock, render_clock_rgb
+from zoo.clocks.clockface.worldstyle import WorldStyle
 from zoo.clocks.clockface.surface import SUPERSAMPLE
 
 __all__ = [
@@ -38,15 +40,18 @@ __all__ = [
     "GEOMETRY_POINTS",
     "MINIMUM_SIZE",
     "RENDERERS",
+    "SCENES",
     "STYLE_ATTRIBUTES",
     "STYLE_TAGS",
     "SUPERSAMPLE",
     "ClockStyle",
+    "backgrounds_digest",
     "batch_styles",
     "load_leiden",
     "render_batch",
     "render_clock",
     "render_clock_rgb",
     "sample_style",
+    "WorldStyle",
     "write_dataset",
 ]

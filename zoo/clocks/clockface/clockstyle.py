@@ -197,7 +197,7 @@ def check_tags(tags, name):
     return tag_set
 
 
-def sample_style(rng, include=None, exclude=None):
+def sample_style(rng, include=None, exclude=None, weights=None):
     """Sample a random clock design and scene.
 
     Args:
@@ -207,6 +207,9 @@ def sample_style(rng, include=None, exclude=None):
             included values (``{"roman"}`` -> always roman numerals,
             ``{"roman", "arabic"}`` -> one of the two).
         exclude: Optional collection of tags that must never be chosen.
+        weights: Optional {tag: sampling weight} replacing the weights of
+            ``STYLE_ATTRIBUTES`` for those tags (the world profile draws its
+            dials with the weights of real clocks); None keeps every draw as it was.
 
     Returns:
         A :class:`ClockStyle`; its ``tags`` holds one tag per attribute.
@@ -228,11 +231,14 @@ def sample_style(rng, include=None, exclude=None):
     if both:
         raise ValueError(f"include and exclude share the tags {both}")
 
+    weights_override = weights
     stream = draws.Stream(rng)
     choice = {}
     for attribute, options in STYLE_ATTRIBUTES.items():
         names = [name for name, _ in options]
         weights = dict(options)
+        if weights_override:
+            weights.update((name, weights_override[name]) for name in names if name in weights_override)
         allowed = [name for name in names if name in include] or names
         allowed = [name for name in allowed if name not in exclude]
         if not allowed:

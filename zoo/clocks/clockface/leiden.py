@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from zoo.clocks.clockface import batches, clockstyle, rendering, surface
+from zoo.clocks.clockface import backgrounds as photo_backgrounds
+from zoo.clocks.clockface import batches, rendering, surface
 
 RENDERERS = ("zoo", "matplotlib", "skia")
 """What clocks can be drawn with: :mod:`zoo.clocks.clockface` (the renderer every reader
@@ -35,6 +36,8 @@ def write_dataset(
     overwrite=False,
     chunk=500,
     renderer="zoo",
+    scenes="classic",
+    backgrounds=None,
 ):
     """Render a data set to disk in the Leiden format.
 
@@ -64,6 +67,9 @@ def write_dataset(
         chunk: Images rendered per step (progress granularity).
         renderer: ``"zoo"`` (:mod:`zoo.clocks.clockface`), or a held-out renderer
             (``"matplotlib"``, ``"skia"``; :mod:`zoo.clocks.heldout`), which has no style tags.
+        scenes: The zoo renderer's scene profile, ``"classic"`` or ``"world"``
+            (see :func:`~zoo.clocks.clockface.batches.render_batch`).
+        backgrounds: For the world scenes, None or a folder or .zip of photos.
 
     Returns:
         ``pathlib.Path`` of the written directory.
@@ -75,14 +81,16 @@ def write_dataset(
     count = batches.check_count(count)
     seed = batches.check_seed(seed)
     size = rendering.check_size(size)
-    include = clockstyle.check_tags(include, "include")
-    exclude = clockstyle.check_tags(exclude, "exclude")
+    scenes, _ = batches.check_scenes(scenes, backgrounds)
+    include, exclude = batches._check_tags(scenes, include, exclude)
     chunk = batches.check_count(chunk, "chunk")
     if chunk == 0:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     if progress is not None and not callable(progress):
         raise ValueError(f"progress must be callable or None, got {progress!r}")
     if renderer in ("matplotlib", "skia"):
+        if scenes != "classic":
+            raise ValueError(f"the {renderer} renderer has no scene profiles: drop scenes and backgrounds")
         if include or exclude:
             raise ValueError(f"the {renderer} renderer has no style tags: drop include and exclude")
         import importlib
@@ -94,10 +102,11 @@ def write_dataset(
             return held_out.render(step, seed, size, start=start)[:2]
     elif renderer == "zoo":
         # Check the styles can be sampled before writing anything.
-        clockstyle.sample_style(np.random.default_rng(0), include, exclude)
+        batches.batch_styles(1, 0, include, exclude, scenes=scenes, backgrounds=backgrounds)
 
         def batch(step, start):
-            return batches.render_batch(step, seed, size, include, exclude, start=start)
+            return batches.render_batch(step, seed, size, include, exclude, start=start, scenes=scenes,
+                                        backgrounds=backgrounds)
     else:
         raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
     out_path = Path(out_dir)
@@ -153,6 +162,11 @@ def write_dataset(
             "exclude": sorted(exclude),
             "supersample": surface.SUPERSAMPLE,
         }
+        if scenes != "classic":
+            # Classic data sets keep the provenance they always had.
+            info["scenes"] = scenes
+            info["backgrounds"] = None if backgrounds is None else str(backgrounds)
+            info["backgrounds_digest"] = photo_backgrounds.backgrounds_digest(backgrounds)
         (temporary / "render_info.json").write_text(json.dumps(info, indent=2) + "\n")
 
         # Swap into place; an old directory is moved aside first and only
