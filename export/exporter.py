@@ -20,7 +20,7 @@ from export import card as cards
 from export import convert, parity
 from export import quantize as quantizing
 from zoo import __version__, errors, registry
-from zoo.common import turnvote
+from zoo.common import confidence, turnvote
 
 PARITY_ROWS = max(parity.BATCH_SIZES)
 # Inputs named like this are latent vectors: sampled from the standard normal prior,
@@ -432,6 +432,13 @@ def export_entry(
     if turns_file.is_file():  # a clock reader's turn selector (`zoo fit-turns`) travels in the card
         decode["turns"] = turnvote.load(turns_file)
         log(f"[export] {name}: the card carries the turn selector {turns_file}")
+    confidence_file = run_folder / confidence.FILE_NAME
+    if confidence_file.is_file():  # a clock reader's calibrated confidence (`zoo calibrate`)
+        try:
+            decode["confidence"] = confidence.check(json.loads(confidence_file.read_text()), str(confidence_file))
+        except json.JSONDecodeError:
+            raise errors.ZooError(f"{confidence_file} is not JSON; run `zoo calibrate` again") from None
+        log(f"[export] {name}: the card carries the confidence calibration {confidence_file}")
     samples = gather_samples(entry, config, network, data, run, calibration_examples, log=log)
 
     int8 = None if quantize is None else dict(

@@ -286,6 +286,10 @@ def _check_kind(name, card, require):
             f"--model {name} is a {card.get('task')} model ({card.get('entry')}, decode {kind!r}); "
             "predict-time needs a clock reader (task clock)"
         )
+    if require == "clock" and (card.get("decode") or {}).get("confidence") is not None:
+        from zoo.common import confidence
+
+        confidence.check(card["decode"]["confidence"], f"{name}'s card")
     if require == "image" and kind not in IMAGE_KINDS:
         raise errors.ZooError(
             f"--model {name} is a {card.get('task')} model ({card.get('entry')}, decode {kind!r}); "

@@ -22,14 +22,19 @@ def format_time(hour, minute):
 
 
 def reading(minutes, confidence, turn=None):
-    """The answer for one image: time string, hour (1-12), minute, confidence, minutes
-    past 12:00; with ``turn``, the quarter turns (counter-clockwise) of the reading kept."""
+    """The answer for one image: time string, hour (1-12), minute, confidence, whether
+    the reader is sure (confidence at or above 0.5: with a calibrated card, readings
+    it is sure of were within 5 minutes at least 90% of the time), minutes past
+    12:00; with ``turn``, the quarter turns (counter-clockwise) of the reading kept."""
+    from zoo.common import confidence as calibration
+
     hour, minute = clocktime.from_minutes(float(minutes))
     answer = {
         "time": format_time(int(hour), int(minute)),
         "hour": 12 if hour == 0 else int(hour),
         "minute": int(minute),
         "confidence": round(float(confidence), 4),
+        "sure": bool(confidence >= calibration.SURE_AT),
         "minutes": round(float(minutes), 2),
     }
     if turn is not None:
@@ -118,7 +123,26 @@ def read_arrays(session, model, images, batch_size=32):
     return np.concatenate(minutes), np.concatenate(confidence)
 
 
-def predict(session, model, items, batch_size=32, progress=None, turns=False):
+def _find_each(session, model, items, progress):
+    """:func:`predict` with ``find``: each photo located and read on its own."""
+    from serve import locate
+
+    for item in items:
+        if item.error is not None:
+            result = {"error": item.error}
+        else:
+            try:
+                image = imaging.open_image(item.path, item.name)
+                minutes, confidence, box = locate.find_and_read(session, model, image)
+                result = {**reading(minutes, confidence), "box": box}
+            except imaging.ImageError as error:
+                result = {"error": str(error)}
+        yield item, result
+        if progress is not None:
+            progress(1)
+
+
+def predict(session, model, items, batch_size=32, progress=None, turns=False, find=False):
     """Read the time of every item, in order, ``batch_size`` images per session run.
 
     Images are decoded batch by batch, so memory stays bounded for any number of
@@ -132,6 +156,8 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False):
         progress: optional callable, called with the number of items done after each one.
         turns: read each image at four quarter turns and keep the reading the card's
             turn selector chooses (:func:`read_turned`); the answers then say ``turn``.
+        find: find the clock in each photo first (:mod:`serve.locate`); the answers
+            then give its ``box`` [left, top, right, bottom] in the photo's pixels.
 
     Yields:
         ``(item, result)``: result is :func:`reading`'s dict, or ``{"error": message}``.
@@ -141,6 +167,14 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False):
         ...     print(item.name, result["time"])
         clock.png 03:15
     """
+    if find:
+        if turns:
+            raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
+        from serve import locate
+
+        locate.keypoint_output(model)
+        yield from _find_each(session, model, items, progress)
+        return
     selector = turn_selector(model) if turns else None
     preprocessing = effective_preprocessing(model.card)
     imaging.check_preprocessing(preprocessing, channels=(model.card["inputs"][0].get("shape") or [None] * 4)[-1])

@@ -391,7 +391,7 @@ def test_predict_time_reads_every_format_like_the_library(served, pictures):
     assert report["answered"] == len(GOOD) and report["failed"] == 0 and report["decode"] == "clock_hands"
     assert [entry["file"] for entry in report["results"]] == [str(path) for path in paths]
     for entry, expected in zip(report["results"], expected_readings(served, paths)):
-        assert set(entry) == {"file", "time", "hour", "minute", "confidence", "minutes"}
+        assert set(entry) == {"file", "time", "hour", "minute", "confidence", "sure", "minutes"}
         assert entry["time"] == expected["time"] and entry["minutes"] == expected["minutes"], entry["file"]
         hour, minute = entry["time"].split(":")
         assert int(hour) == entry["hour"] and 1 <= entry["hour"] <= 12 and int(minute) == entry["minute"]

@@ -2,7 +2,8 @@
 
 1. render analog clocks (training, validation and held-out test sets, from seeds);
 2. train a clock reader on them (``zoo train clock_polar --recipe demo``);
-3. export it to ONNX and SavedModel through every export gate (``zoo export``);
+3. calibrate its confidence on the validation clocks (``zoo calibrate``) and export it
+   to ONNX and SavedModel through every export gate (``zoo export``);
 4. render a handful of fresh clocks as PNG files, from a seed training never saw;
 5. read their time with the TensorFlow-free onnxruntime CLI (``zoo predict-time``),
    printing the true time beside the reading.
@@ -56,7 +57,7 @@ def main(out, count, quick):
     cli.quiet_tensorflow()
     from export import export_entry
     from zoo import errors, registry, training
-    from zoo.clocks import clockface, data
+    from zoo.clocks import calibration, clockface, data
     from zoo.common import clocktime
 
     out = pathlib.Path(out)
@@ -76,8 +77,11 @@ def main(out, count, quick):
                    "within 5 min")
         _compare_with_release(metrics)
 
-        step(3, "exporting to ONNX and SavedModel (checker, onnxruntime session, parity with Keras)")
+        step(3, "calibrating its confidence on the validation clocks (zoo calibrate), then exporting to ONNX and "
+                "SavedModel (checker, onnxruntime session, parity with Keras)")
         started = time.perf_counter()
+        fitted = calibration.fit_run(out / "reader", progress=False)
+        click.echo(f"calibrated: {calibration.summary_line(fitted['fitted']['calibrated'])}")
         card = export_entry(ENTRY, out / "reader", out / "export", log=lambda message: None)
         click.echo(f"exported in {time.perf_counter() - started:.0f} s: {out / 'export' / 'model.onnx'} "
                    f"(sha256 {card['onnx_sha256'][:12]}...)")
@@ -106,7 +110,7 @@ def main(out, count, quick):
         error = float(clocktime.common_sense_error(item["minutes"], truth))
         errors_in_minutes.append(error)
         click.echo(f"{pathlib.Path(item['file']).name:<16} {hour or 12:>3}:{minute:02d} {item['time']:>6} "
-                   f"{error:>5.1f} min  {item['confidence']:.2f}")
+                   f"{error:>5.1f} min  {item['confidence']:.2f}{'' if item['sure'] else ' (unsure)'}")
     click.echo(f"\nmean error on these {len(errors_in_minutes)} clocks: "
                f"{sum(errors_in_minutes) / len(errors_in_minutes):.1f} min; everything is in {out}/")
 

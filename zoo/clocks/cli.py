@@ -185,7 +185,10 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
 @click.option("--turns", is_flag=True,
               help="Read every clock at four quarter turns and keep the reading the model's turn selector chooses "
                    "(`zoo fit-turns`); written apart (-turns appended to the folder).")
-def clock_errors(model_dir, count, out, renderer, turns):
+@click.option("--find", is_flag=True,
+              help="Find each clock's dial first and read it there, as `zoo predict-time --find` does "
+                   "(an exported reader); written apart (-find appended to the folder).")
+def clock_errors(model_dir, count, out, renderer, turns, find):
     """Where a clock reader fails: its error on the test clocks by clock style.
 
     Renders the test clocks (the held-out seed) with their styles and breaks the
@@ -208,11 +211,13 @@ def clock_errors(model_dir, count, out, renderer, turns):
     from zoo.clocks import reading
 
     run = pathlib.Path(model_dir)
-    suffix = ("" if renderer == "zoo" else f"-{renderer}") + ("-turns" if turns else "")
+    if turns and find:
+        raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
+    suffix = ("" if renderer == "zoo" else f"-{renderer}") + ("-turns" if turns else "") + ("-find" if find else "")
     if out is None and not run.exists():
         out = f"artifacts/styles-{run.name}{suffix}"
     out = out or str((run if run.is_dir() else run.parent) / f"styles{suffix}")
-    reading.errors_by_style(model_dir, out, count=count, renderer=renderer, turns=turns)
+    reading.errors_by_style(model_dir, out, count=count, renderer=renderer, turns=turns, find=find)
     click.echo((pathlib.Path(out) / "styles.md").read_text())
     from zoo.clocks import calibration
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from zoo import errors, registry, training
 from zoo.clocks import data, entries, study
-from zoo.common import clocktime, turnvote
+from zoo.common import clocktime, confidence, files, turnvote
 
 
 ROTATION_BANDS = ((6.0, "upright (<6 deg)"), (40.0, "tilted (6-40 deg)"), (181.0, "rotated (>40 deg)"))
@@ -98,6 +98,9 @@ def _keras_reader(model_dir, turns=None):
     entry = registry.get(model.name)
     config = entry.resolve(config or {})
     decode = entries.describe_clock(entry, config)
+    calibrated = pathlib.Path(selector_file(model_dir).parent / confidence.FILE_NAME)
+    if calibrated.is_file():  # read with the confidence the export will carry (`zoo calibrate`)
+        decode["confidence"] = confidence.check(json.loads(calibrated.read_text()), str(calibrated))
     selector = turnvote.load(path) if turns is not False and path.is_file() else None
     return Reader(model.name, config["image_size"], lambda images: entries.predict_minutes(model, images, decode),
                   selector, config)
@@ -123,21 +126,41 @@ def _onnx_reader(spec, turns=None):
         None if selector is None else turnvote.check(selector, f"{spec}'s card"))
 
 
-def open_reader(model, turns=None):
+def open_reader(model, turns=None, find=False):
     """:class:`Reader` of ``model``: a trained run (Keras) or an exported reader
-    (onnxruntime); ``turns=True`` requires a turn selector, ``False`` ignores one."""
-    return (_keras_reader if _is_run(model) else _onnx_reader)(model, turns)
+    (onnxruntime); ``turns=True`` requires a turn selector, ``False`` ignores one.
+    ``find``: an exported reader that finds each clock first, as ``zoo predict-time
+    --find`` does (:mod:`serve.locate`)."""
+    if not find:
+        return (_keras_reader if _is_run(model) else _onnx_reader)(model, turns)
+    if _is_run(model):
+        raise errors.ZooError("--find scores an exported reader as predict-time runs it: export the run and give "
+                              "its export folder")
+    from PIL import Image
+
+    from serve import locate, models
+
+    opened = _onnx_reader(model, turns=False)
+    served, session = models.load(model, require="clock")
+    locate.keypoint_output(served)
+
+    def read(images):
+        found = [locate.find_and_read(session, served, Image.fromarray(image))[:2] for image in images]
+        return np.array([minutes for minutes, _ in found]), np.array([sure for _, sure in found])
+
+    return opened._replace(name=opened.name + " finding the dial", read=read)
 
 
 def read_clocks(reader, images, turns=False):
-    """Minutes read from ``images`` (N, H, W): unturned, or with ``turns`` read at
-    every quarter turn and chosen among by the reader's selector."""
+    """``(minutes, confidence)`` read from ``images`` (N, H, W): unturned, or with
+    ``turns`` read at every quarter turn and chosen among by the reader's selector."""
     if not turns:
-        return reader.read(images)[0]
+        return reader.read(images)
     if reader.turns is None:
         raise _no_selector(reader.name)
-    minutes, confidence = turnvote.read_turned(reader.read, images, reader.turns["turns"])
-    return turnvote.choose(reader.turns, minutes, confidence)[0]
+    minutes, sure = turnvote.read_turned(reader.read, images, reader.turns["turns"])
+    chosen, sure, _ = turnvote.choose(reader.turns, minutes, sure)
+    return chosen, sure
 
 
 # The renderers of test clocks: the training renderer, and the held-out ones written
@@ -180,7 +203,7 @@ def held_out_clocks(count, size, renderer="zoo", include=None, exclude=None, pro
     return images, labels, styles
 
 
-def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", turns=False):
+def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", turns=False, find=False):
     """Score a clock reader on ``count`` test clocks (:data:`zoo.clocks.data.TEST_SEED`)
     and break its common-sense error down by style factor.
 
@@ -198,11 +221,11 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     """
     from zoo import plots
 
-    reader = open_reader(model_dir, turns=turns or None)
+    reader = open_reader(model_dir, turns=turns or None, find=find)
     name = reader.name + (" read at four turns" if turns else "")
     images, labels, styles = held_out_clocks(count, reader.size, renderer, progress=progress, with_styles=True)
     factors = STYLE_FACTORS if renderer == "zoo" else tuple(styles[0])
-    predicted = read_clocks(reader, images, turns)
+    predicted, certainty = read_clocks(reader, images, turns)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
     rows = error_rows(error, styles, factors)
@@ -210,6 +233,10 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     study.write_rows(rows, out, "styles")
+    good = error <= confidence.GOOD_MINUTES
+    files.write_json(out / "confidence.json", {
+        "sure_at": confidence.SURE_AT, **confidence.summary(certainty, good),
+        "reliability": confidence.reliability(certainty, good)})
     lines = ["| factor | value | clocks | mean CSE | median | within 1 min | share of the mean error |", "|---" * 7 + "|"]
     for row in rows:
         lines.append(f"| {row['factor']} | {row['value']} | {row['count']} | {row['cse_mean']:.1f} | "

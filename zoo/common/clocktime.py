@@ -353,7 +353,9 @@ def decode_outputs(outputs, decode):
         ``(minutes, confidence)``: float arrays (N,) with minutes past 12:00 in
         [0, 720) and a confidence in [0, 1] (the top probability for class heads,
         the length of the predicted (sin, cos) pair for hand angles, which shrinks
-        when the network is unsure of the direction; 1 for plain regression).
+        when the network is unsure of the direction; 1 for plain regression). A
+        ``decode["confidence"]`` calibration (:mod:`zoo.common.confidence`) replaces
+        the hand readers' confidence by the calibrated chance of being within 5 minutes.
 
     Raises:
         ValueError: an unknown ``kind`` or a missing output.
@@ -390,6 +392,14 @@ def decode_outputs(outputs, decode):
         return minutes, hours.max(axis=-1)
     hour_turns, hour_length = _hand_angle(output("hour_output"))
     minute_turns, minute_length = _hand_angle(output("minute_output"))
-    minutes = hands_to_minutes(hour_turns * MINUTES_PER_DIAL, minute_turns * 60.0)
+    minutes = np.atleast_1d(np.asarray(hands_to_minutes(hour_turns * MINUTES_PER_DIAL, minute_turns * 60.0),
+                                       dtype=np.float64))
     confidence = np.clip(np.minimum(hour_length, minute_length), 0.0, 1.0)
-    return np.atleast_1d(np.asarray(minutes, dtype=np.float64)), confidence
+    if decode.get("confidence"):
+        # A calibrated confidence (`zoo calibrate`): the chance the reading is within 5 minutes.
+        from zoo.common import confidence as calibration
+
+        named = calibration.features(outputs, {key: value for key, value in decode.items() if key != "confidence"},
+                                     minutes)
+        confidence = calibration.apply(decode["confidence"], named)
+    return minutes, confidence
