@@ -771,5 +771,17 @@ def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp
     assert rows[0]["cse_mean"] == pytest.approx(keras_mean_error(served, images, labels), abs=0.05)
     assert (out / "worst.png").stat().st_size > 0
 
+    # --renderer world: the training renderer's photographic clocks, broken down by their own factors.
+    from zoo.clocks import reading
+
+    result = zoo(served, "clock-errors", "--model", "clock", "--count", "12", "--renderer", "world",
+                 "--out", tmp_path / "world")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "world" / "styles.json").read_text())
+    assert {row["factor"] for row in rows} == {"all", *reading.WORLD_FACTORS}
+    assert sum(row["count"] for row in rows if row["factor"] == "case") == 12
+    sure = json.loads((tmp_path / "world" / "confidence.json").read_text())
+    assert sure["count"] == 12 and 0.0 <= sure["sure_share"] <= 1.0 and "confidence >= 0.5" in result.stdout
+
     bad = zoo(served, "clock-errors", "--model", "clock", "--renderer", "povray", "--out", tmp_path / "b")
     assert bad.returncode != 0 and "povray" in bad.stderr and "Traceback" not in bad.stderr

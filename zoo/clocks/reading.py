@@ -19,6 +19,11 @@ STYLE_FACTORS = ("rotation", "dial_shape", "numerals", "ticks", "twelve_marker",
                  "second_hand", "background")
 
 
+# The world profile's factors (zoo.clocks.clockface.worldstyle.WORLD_ATTRIBUTES), each read from the style's tags.
+WORLD_FACTORS = ("case", "face", "hand_shape", "second", "alarm", "tilt", "rotation", "framing", "background",
+                 "glass", "occlusion", "distractors", "blur", "resolution", "exposure")
+
+
 def style_value(style, factor):
     """The value of one style factor of a :class:`zoo.clocks.clockface.ClockStyle`, as a label;
     ``rotation`` is the band of the whole clock's turn (the renderer's upright, tilted
@@ -26,6 +31,10 @@ def style_value(style, factor):
     as it is."""
     if isinstance(style, dict):
         return str(style[factor])
+    if factor in WORLD_FACTORS and hasattr(style, "case"):  # a world-profile clock
+        from zoo.clocks.clockface import worldstyle
+
+        return next(tag for tag, _ in worldstyle.WORLD_ATTRIBUTES[factor] if tag in style.tags)
     if factor == "rotation":
         turn = abs(style.rotation_degrees)
         return next(label for limit, label in ROTATION_BANDS if turn < limit)
@@ -224,7 +233,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     reader = open_reader(model_dir, turns=turns or None, find=find)
     name = reader.name + (" read at four turns" if turns else "")
     images, labels, styles = held_out_clocks(count, reader.size, renderer, progress=progress, with_styles=True)
-    factors = STYLE_FACTORS if renderer == "zoo" else tuple(styles[0])
+    factors = {"zoo": STYLE_FACTORS, "world": WORLD_FACTORS}.get(renderer) or tuple(styles[0])
     predicted, certainty = read_clocks(reader, images, turns)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     error = clocktime.common_sense_error(predicted, truth)
