@@ -1,0 +1,121 @@
+"""``zoo serve``: the HTTP server's command. Importing this module imports click only."""
+
+import os
+import sys
+
+import click
+
+from serve.cli import _Command, _provider_option
+
+TOKEN_ENV = "ZOO_SERVE_TOKEN"
+MAX_BATCH = 1024
+MAX_WINDOW_MS = 1000.0
+
+
+@click.command("serve", cls=_Command)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Only this machine by default; 0.0.0.0 opens it to the network "
+                   "(then give a --token).")
+@click.option("--port", type=int, default=8000, show_default=True, help="TCP port to listen on.")
+@click.option("--model", "specs", multiple=True, metavar="NAME|FILE",
+              help="A model to serve (repeatable): a release name (clock, faces), a model.onnx or an export "
+                   "folder, or NAME=PATH to name it [default: the release models].")
+@click.option("--token", default=None, metavar="TOKEN",
+              help=f"Require 'Authorization: Bearer TOKEN' on every request but the health checks and the page "
+                   f"[default: ${TOKEN_ENV}, else none].")
+@click.option("--max-batch", type=int, default=16, show_default=True,
+              help="Most rows in one onnxruntime run when concurrent infer requests are batched (1: no batching).")
+@click.option("--batch-window-ms", type=float, default=5.0, show_default=True,
+              help="How long the first infer request of a batch waits for others, in milliseconds.")
+@click.option("--max-body-mb", type=float, default=16.0, show_default=True,
+              help="Largest request body, in megabytes; bigger ones get 413.")
+@_provider_option
+@click.option("--quiet", is_flag=True, help="No access log.")
+def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body_mb, provider, quiet):
+    """Serve the models over HTTP: the Open Inference Protocol (KServe v2, as Triton
+    speaks it), clock reading, face pictures, Prometheus metrics and a page to try them.
+
+    \b
+    Endpoints:
+      GET  /                              a page: read a clock photo, faces, a walk between two
+      GET  /v2/health/ready               readiness (also /v2/health/live)
+      GET  /v2/models/NAME                inputs and outputs (FP32, -1 for the batch)
+      POST /v2/models/NAME/infer          JSON tensors in, JSON tensors out (batched)
+      POST /time[?find=1]                 an image in; time, confidence, sure, the dial's box
+      GET  /faces.png?count=N&seed=S      as zoo generate-faces --count N --seed S
+      GET  /interpolate.png?seeds=A,B&steps=K&spherical=1    as zoo interpolate
+      GET  /metrics                       Prometheus text: requests, errors, latency
+
+    SIGTERM or Ctrl-C stops it after the requests in flight are answered.
+
+    \b
+    Examples:
+      zoo serve                                        the release models on 127.0.0.1:8000
+      zoo serve --port 9000 --model clock              the clock reader only
+      zoo serve --model mine=artifacts/clock_polar/export --model faces
+      ZOO_SERVE_TOKEN=s3cret zoo serve --host 0.0.0.0
+      curl --data-binary @photo.jpg http://127.0.0.1:8000/time
+    """
+    from zoo import errors
+
+    if token is None:
+        token = os.environ.get(TOKEN_ENV) or None
+    if token is not None and (not token.strip() or any(ord(character) < 33 or ord(character) > 126
+                                                       for character in token)):
+        raise errors.ZooError("--token must be printable ASCII without spaces")
+    if not 0 <= port <= 65535:
+        raise errors.ZooError(f"--port must be between 0 and 65535; received {port}")
+    if not 1 <= max_batch <= MAX_BATCH:
+        raise errors.ZooError(f"--max-batch must be between 1 and {MAX_BATCH}; received {max_batch}")
+    if not 0 <= batch_window_ms <= MAX_WINDOW_MS:
+        raise errors.ZooError(f"--batch-window-ms must be between 0 and {MAX_WINDOW_MS:g}; received {batch_window_ms:g}")
+    if not 0.001 <= max_body_mb <= 4096:
+        raise errors.ZooError(f"--max-body-mb must be between 0.001 and 4096; received {max_body_mb:g}")
+
+    import uvicorn
+
+    from serve import models
+    from serve.http import app as application
+
+    settings = application.Settings(specs=specs, provider=provider, token=token, max_batch=max_batch,
+                                    batch_window_ms=batch_window_ms, max_body_bytes=int(max_body_mb * 1e6))
+    served = application.load_models(settings)
+    listener = _listen(host, port, errors)
+    app = application.create_app(settings, served)
+    bound_host, bound_port = listener.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    described = ", ".join(f"{name} ({item.model.entry}, {item.model.kind})" for name, item in served.items())
+    first = next(iter(served.values()))
+    click.echo(f"zoo serve: {described} on {models.provider_used(first.session)}; http://{shown}:{bound_port}/"
+               + (" (bearer token required)" if token else ""))
+    if token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"zoo serve: warning: listening on {host} with no token: anyone who reaches it can use it",
+                   err=True)
+    sys.stdout.flush()
+    config = uvicorn.Config(app, log_level="info", access_log=not quiet, timeout_graceful_shutdown=30,
+                            lifespan="on", server_header=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host, port, errors):
+    """A listening socket on ``host:port``, or a one-line error (port taken, no such address)."""
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise errors.ZooError(f"--host {host}: not an address of this machine ({error.strerror})") from None
+    listener = socket.socket(family, kind, protocol)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as error:
+        listener.close()
+        raise errors.ZooError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    listener.set_inheritable(True)
+    return listener
+
+
+COMMANDS = [serve_command]
