@@ -58,9 +58,11 @@ bench: install
 
 # serve/release/{clock,faces}.onnx + .card.json, each trained first (when its run folder under
 # artifacts/ is empty) with the recipe export/release.py declares, e.g.
-# make release ARGS="--faces-data ../shared/datasets/celeba.zip"; ARGS="--no-upright" ships the reader alone.
+# make release ARGS="--faces-data ../shared/datasets/celeba.zip". The clock reader's training clocks
+# stand on photos from CLOCK_BACKGROUNDS when it exists (else the renderer's own textures).
+CLOCK_BACKGROUNDS ?= $(wildcard ../shared/datasets/cifar10-jpg.zip)
 release: install
-	$(BIN)/python -m export.release $(ARGS)
+	$(BIN)/python -m export.release $(if $(CLOCK_BACKGROUNDS),--clock-backgrounds $(CLOCK_BACKGROUNDS),) $(ARGS)
 
 train-%: install
 	$(ZOO) train $* $(DATA_ARG) $(ARGS)

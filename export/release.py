@@ -2,9 +2,9 @@
 
 Each release model is declared once in :data:`RELEASES`: its entry, its run folder
 and the named recipe it trains with (``Entry.recipes``; none: the entry's defaults),
-and for the clock reader the upright stages that vote in front of it. For each, this
-uses the trained run folder if there is one, or trains it first
-(:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
+and for the clock reader whether its confidence is calibrated (and any upright stages
+that vote in front of it). For each, this uses the trained run folder if there is
+one, or trains it first (:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
 export gate); and installs ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and
 ``<name>.card.json``, atomically (temporary files, then renames), after checking the
 file against its card. The card records the recipe.
@@ -22,7 +22,7 @@ import it.
 Example:
     python -m export.release                       # both, from artifacts/ (training if needed)
     python -m export.release --only clock --clock-run runs/clock_polar_best
-    python -m export.release --only clock --no-upright       # the reader alone
+    python -m export.release --only clock --clock-backgrounds ../shared/datasets/cifar10-jpg.zip
 """
 
 import json
@@ -49,14 +49,10 @@ class Stage:
 
 
 RELEASES = {
-    "clock": {
-        "model": Stage("clock_polar", "artifacts/clock_polar"),
-        "upright": (Stage("clock_upright", "artifacts/clock_upright"),
-                    Stage("clock_upright", "artifacts/clock_upright_polar", recipe="polar")),
-        # The quarter prior's weight against the stages' vote, picked on the validation
-        # clocks for the shipped pair (docs/clock-reader.md).
-        "prior_weight": 0.7,
-    },
+    # The reader trained on world and classic clocks (recipe world), its confidence
+    # calibrated on its world validation clocks (the harder ones); read alone, without
+    # the upright stages of the classic reader (docs/clock-reader.md).
+    "clock": {"model": Stage("clock_polar", "artifacts/clock_world", recipe="world"), "calibrate": "world"},
     "faces": {"model": Stage("face_gan", "artifacts/face_gan", recipe="release")},
 }
 SHIPPED = pathlib.Path(__file__).resolve().parents[1] / "serve" / "release"
@@ -223,17 +219,18 @@ def install(export_dir, out_dir, name, weights="auto", log=_log, recipe=None):
     return card
 
 
-def _train(stage, data, epochs, log):
+def _train(stage, data, epochs, log, overrides=None):
     """Train ``stage`` into its run folder with its recipe (``--epochs`` wins)."""
     from zoo import training
 
     log(f"no trained model in {stage.run}; training {stage.entry}"
         + (f" (recipe {stage.recipe})" if stage.recipe else "") + "; this takes a while")
-    training.train(stage.entry, data=data, epochs=epochs, out=stage.run, recipe=stage.recipe)
+    training.train(stage.entry, data=data, epochs=epochs, out=stage.run, recipe=stage.recipe,
+                   overrides=overrides or ())
 
 
 def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
-          upright=(), prior_weight=1.0):
+          upright=(), prior_weight=1.0, calibrate=None, backgrounds=None):
     """Train (if needed), export and install one release model.
 
     Args:
@@ -248,6 +245,11 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
         upright: clock only: :class:`Stage` objects of ``clock_upright`` runs (each
             trained into if empty) to put in front of the reader, voting when several.
         prior_weight: with ``upright``, the quarter prior's weight (``zoo upright --prior-weight``).
+        calibrate: clock only: the scene profile to fit the reader's confidence on
+            (``zoo calibrate --scenes``) before exporting, unless its run folder has a
+            calibration already; None: no calibration.
+        backgrounds: clock only: a folder or zip of photos behind the world clocks
+            when the reader is trained (None: the renderer's own textures).
 
     Returns:
         dict: the installed card.
@@ -262,7 +264,16 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
         if (stage.run / "model.keras").is_file():
             log(f"{name}: using the trained run {stage.run}")
         else:
-            _train(stage, stage_data, epochs, lambda message: log(f"{name}: {message}"))
+            overrides = {"backgrounds": str(pathlib.Path(backgrounds).resolve())} if backgrounds and stage is model else None
+            _train(stage, stage_data, epochs, lambda message: log(f"{name}: {message}"), overrides)
+    if calibrate:
+        from zoo.clocks import calibration
+
+        if calibration.calibration_file(model.run).is_file():
+            log(f"{name}: using the confidence calibration {calibration.calibration_file(model.run)}")
+        else:
+            fitted = calibration.fit_run(model.run, scenes=calibrate)
+            log(f"{name}: calibrated the confidence: {calibration.summary_line(fitted['fitted']['calibrated'])}")
     run = model.run
     if upright:
         from zoo.clocks import upright as stages
@@ -288,7 +299,10 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
 @click.option("--clock-run", default=str(RELEASES["clock"]["model"].run), show_default=True,
               help="The clock reader's run folder (trained into if empty).")
 @click.option("--clock-data", default=None, help="Dataset for training/exporting the clock reader.")
-@click.option("--no-upright", is_flag=True, help="Ship the clock reader alone, without the upright stages.")
+@click.option("--clock-backgrounds", default=None, type=click.Path(exists=True),
+              help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip) "
+                   "[default: the renderer's own textures].")
+@click.option("--no-upright", is_flag=True, hidden=True)
 @click.option("--faces-run", default=str(RELEASES["faces"]["model"].run), show_default=True,
               help="The face generator's run folder (trained into if empty).")
 @click.option("--faces-data", default=None, help="CelebA for training the generator (a zip or folder).")
@@ -296,21 +310,23 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, clock_run, clock_data, no_upright, faces_run, faces_data, epochs, weights, out_dir):
+def main(only, clock_run, clock_data, clock_backgrounds, no_upright, faces_run, faces_data, epochs, weights, out_dir):
     """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards).
 
     Each trains, when its run folder is empty, with the recipe RELEASES declares
     (export/release.py), so a fresh clone rebuilds what ships.
     """
+    if no_upright:
+        raise click.ClickException("--no-upright is gone: the release clock reader (recipe world) is shipped alone")
     runs = {"clock": (clock_run, clock_data), "faces": (faces_run, faces_data)}
     try:
         for name in only or sorted(RELEASES):
             release = RELEASES[name]
             run, data = runs[name]
             model = Stage(release["model"].entry, run, release["model"].recipe)
-            upright = () if no_upright else release.get("upright", ())
-            build(name, model, data=data, epochs=epochs, out_dir=out_dir, weights=weights, upright=upright,
-                  prior_weight=release.get("prior_weight", 1.0))
+            build(name, model, data=data, epochs=epochs, out_dir=out_dir, weights=weights,
+                  upright=release.get("upright", ()), prior_weight=release.get("prior_weight", 1.0),
+                  calibrate=release.get("calibrate"), backgrounds=clock_backgrounds if name == "clock" else None)
     except errors.ZooError as error:
         raise click.ClickException(str(error)) from None
 

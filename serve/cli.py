@@ -87,12 +87,18 @@ def _write_error(error):
 @click.option("--turns", is_flag=True,
               help="Read each clock at four quarter turns and keep the reading the model's turn selector chooses "
                    "(from `zoo fit-turns`, in its card): for clocks hung sideways; four times the work.")
-@click.option("--find", is_flag=True,
-              help="Find the clock in each photo first (it may be off-centre, a fifth of the photo's width "
-                   "across), read it there, and give its box; two reader passes per photo.")
+@click.option("--find/--no-find", default=None,
+              help="Find the clock in each photo first (it may be off-centre, a fifth of the photo's width across), "
+                   "read it there and give its box (2-4 reader passes a photo), or read the centred square as it "
+                   "stands. [default: --find for readers with a keypoint output, as the release reader has; "
+                   "--no-find with --turns]")
 @_provider_option
 def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find, provider):
     """Read the time on analog clocks in IMAGE files, folders or glob patterns.
+
+    A reader with keypoints (the release reader) first finds the clock in each
+    photo (it may be off-centre, a fifth of the width across), reads it there and
+    gives its box; --no-find reads the centred square as it stands.
 
     Prints HH:MM on a 12-hour dial (12:05 for five past twelve) and the reader's
     confidence, marking readings under 0.5 as unsure (a calibrated reader's sure
@@ -110,7 +116,8 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
       zoo predict-time clocks/ --json > times.json
       zoo predict-time 'scans/**/*.png' --model artifacts/clock_polar/export
       zoo predict-time tilted.jpg --turns --model artifacts/clock_polar/export
-      zoo predict-time street.jpg --find --json     the clock's box in the photo too
+      zoo predict-time street.jpg --json            the clock's box in the photo too
+      zoo predict-time cropped.png --no-find        read the centred square as it stands
     """
     from serve import generate, models, predict
     from serve import images as imaging
@@ -120,13 +127,15 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
         raise errors.ZooError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}; received {batch_size}")
     model, session = models.load(model_spec, default="clock", provider=provider, require="clock")
     generate.check_batch(batch_size, model)
+    from serve import locate
+
     if turns and find:
         raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
     if turns:
         predict.turn_selector(model)  # no selector: say so before reading anything
-    if find:
-        from serve import locate
-
+    if find is None:
+        find = not turns and locate.has_keypoints(model)
+    elif find:
         locate.keypoint_output(model)
     items = imaging.expand_inputs(images, recursive=recursive)
     bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)

@@ -1,4 +1,4 @@
-"""Finding the clock in a photo, then reading it (``zoo predict-time --find``).
+"""Finding the clock in a photo, then reading it (``zoo predict-time``, unless ``--no-find``).
 
 A clock reader reads a square picture the clock fills. A photo is wider than it is
 tall and its clock may sit anywhere, a fifth of its width across. Two passes:
@@ -83,10 +83,14 @@ def _read(session, model, batch):
     return outputs, minutes, confidence
 
 
+def has_keypoints(model):
+    """Whether the reader's card names a ``keypoints`` output (so it can find a dial)."""
+    return "keypoints" in [item.get("name") for item in model.card.get("outputs") or []]
+
+
 def keypoint_output(model):
     """The name of the reader's keypoint output, or a one-line error if it has none."""
-    names = [item.get("name") for item in model.card.get("outputs") or []]
-    if "keypoints" not in names:
+    if not has_keypoints(model):
         raise errors.ZooError(f"{model.name} has no keypoint output, so it cannot find a clock in a photo; "
                               "read without --find, or use a clock_polar reader (the release model)")
     return "keypoints"

@@ -136,12 +136,12 @@ def test_predict_time_marks_the_unsure_readings(tmp_path):
                   "x": [middle - 1e-6, middle + 1e-6], "y": [0.1, 0.95], "sure_at": 0.5}
     (run / "confidence.json").write_text(json.dumps(calibrated))
     exporter.export_entry("clock_hands", run, tmp_path / "export", data=False, log=lambda message: None)
-    result = run_zoo("predict-time", "--model", tmp_path / "export", "--json", *files)
+    result = run_zoo("predict-time", "--model", tmp_path / "export", "--json", "--no-find", *files)
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout)["results"]
     assert [answer["sure"] for answer in answers] == [bool(value > middle) for value in raw]
     assert all(answer["confidence"] in (0.1, 0.95) for answer in answers)
-    text = run_zoo("predict-time", "--model", tmp_path / "export", *files)
+    text = run_zoo("predict-time", "--model", tmp_path / "export", "--no-find", *files)
     lines = text.stdout.strip().splitlines()
     assert [line.endswith("unsure)") for line in lines] == [not answer["sure"] for answer in answers]
 

@@ -102,13 +102,15 @@ def test_predict_time_find_reports_the_box_and_refuses_what_it_cannot_do(tmp_pat
     exporter.export_entry("clock_hands", run, tmp_path / "export", data=False, log=lambda message: None)
     file = tmp_path / "street.jpg"
     photo(600, 400, (150, 250), 80).save(file)
-    result = run_zoo("predict-time", "--model", tmp_path / "export", "--find", "--json", file)
+    result = run_zoo("predict-time", "--model", tmp_path / "export", "--json", file)  # finds by default
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)["results"][0]
     assert len(answer["box"]) == 4 and 0 <= answer["box"][0] < answer["box"][2] <= 600
     assert 0 <= answer["box"][1] < answer["box"][3] <= 400 and "sure" in answer
     text = run_zoo("predict-time", "--model", tmp_path / "export", "--find", file)
     assert text.returncode == 0 and " at [" in text.stdout
+    plain = run_zoo("predict-time", "--model", tmp_path / "export", "--no-find", "--json", file)
+    assert plain.returncode == 0 and "box" not in json.loads(plain.stdout)["results"][0]
     assert_one_line_error(run_zoo("predict-time", "--model", tmp_path / "export", "--find", "--turns", file),
                           "--find and --turns")
     assert_one_line_error(run_zoo("predict-time", "--model", tmp_path / "export", "--find", tmp_path / "none.png"),

@@ -375,7 +375,9 @@ GOOD = ["rgb.png", "rgb.jpg", "rgb.bmp", "rgb.tiff", "grey.png", "palette.png", 
 
 
 def expected_readings(served, paths):
-    """What the release clock reader says about ``paths``, computed here in one batch."""
+    """What the served clock reader says about ``paths``, computed here in one batch (it
+    has no keypoint output, so predict-time reads the centred squares as they stand;
+    tests/test_locate.py checks the finding)."""
     model, session = models.load(str(served["release"] / "clock.onnx"), require="clock", provider="cpu")
     batch = np.stack([imaging.load(path, predict.effective_preprocessing(model.card)) for path in paths])
     minutes, confidence = clocktime.decode_outputs(predict.run_batch(session, model, batch), model.decode)
@@ -404,6 +406,8 @@ def test_predict_time_text_folder_and_quoted_glob(served, pictures):
     [line] = result.stdout.strip().splitlines()
     expected = expected_readings(served, [pictures["rgb.png"]])[0]
     assert line.startswith(f"{pictures['rgb.png']}: {expected['time']}  (confidence ")
+    assert " at [" not in line
+    assert_one_line_error(zoo(served, "predict-time", pictures["rgb.png"], "--find"), "no keypoint output")
     by_glob = zoo(served, "predict-time", str(pictures["good"] / "grey*.png"), str(pictures["good"]), "--json")
     assert by_glob.returncode == 0, by_glob.stderr
     files = [entry["file"] for entry in json.loads(by_glob.stdout)["results"]]
@@ -697,26 +701,30 @@ def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_pat
     calls = []
     monkeypatch.setattr(training, "train", lambda entry, **kwargs: calls.append((entry, kwargs)))
     clock = release.RELEASES["clock"]
-    for stage in (clock["model"], *clock["upright"]):
-        release._train(release.Stage(stage.entry, tmp_path / stage.run.name, stage.recipe), None, None,
-                       lambda message: None)
+    release._train(release.Stage(clock["model"].entry, tmp_path / "reader", clock["model"].recipe), None, None,
+                   lambda message: None, {"backgrounds": "/photos.zip"})
     release._train(clock["model"], None, 3, lambda message: None)
-    assert [call[0] for call in calls] == ["clock_polar", "clock_upright", "clock_upright", "clock_polar"]
-    assert calls[0][1] == dict(data=None, epochs=None, out=tmp_path / "clock_polar", recipe=None)
-    assert calls[2][1]["recipe"] == "polar" and calls[3][1]["epochs"] == 3
+    assert [call[0] for call in calls] == ["clock_polar", "clock_polar"]
+    assert calls[0][1] == dict(data=None, epochs=None, out=tmp_path / "reader", recipe="world",
+                               overrides={"backgrounds": "/photos.zip"})
+    assert calls[1][1]["epochs"] == 3 and calls[1][1]["overrides"] == ()
 
     for name, declared in release.RELEASES.items():
         card = json.loads((release.SHIPPED / f"{name}.card.json").read_text())
         entry = registry.get(declared["model"].entry)
         assert card["entry"] == entry.name
         config = training.resolve_config(entry, recipe=declared["model"].recipe)
-        # Settings the shipped card records (the deleted experiments aside, all off) are the recipe's.
+        # Settings the shipped card records are the recipe's (where the photos behind the
+        # training clocks were is the machine's, not a setting).
         for key, value in card["hparams"].items():
-            if key in entry.settings:
+            if key in entry.settings and key != "backgrounds":
                 assert config[key] == (list(value) if isinstance(value, list) else value) or \
                     list(config[key]) == value, (name, key)
         assert card["training"]["epochs"] == config["epochs"], name
-    assert training.resolve_config(registry.get("clock_upright"), recipe="polar")["design"] == "polar"
+    assert "confidence" in json.loads((release.SHIPPED / "clock.card.json").read_text())["decode"]
+    gone = subprocess.run([sys.executable, "-m", "export.release", "--no-upright", "--only", "clock"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert_one_line_error(gone, "--no-upright is gone", code=1)
 
 
 def keras_mean_error(served, images, labels):

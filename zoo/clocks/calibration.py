@@ -32,10 +32,14 @@ def raw_outputs(model, images, batch_size=256):
     return {key: np.asarray(value) for key, value in outputs.items()}
 
 
-def fit_run(model_dir, count=None, method="logistic", progress=True):
+def fit_run(model_dir, count=None, method="logistic", progress=True, scenes=None):
     """Fit a trained reader's calibration on its validation clocks (the run's seed +
     :data:`zoo.clocks.data.VALIDATION_OFFSET`, its scenes and backgrounds) and write it
     to the run folder.
+
+    ``scenes``: render those clocks with this scene profile instead of the run's: a
+    reader trained on ``mixed`` scenes is calibrated on its ``world`` clocks, the
+    harder ones, so that its sure line holds where clocks are hardest.
 
     Returns:
         the calibration; its ``fitted`` says how the raw and calibrated confidences sort
@@ -64,8 +68,13 @@ def fit_run(model_dir, count=None, method="logistic", progress=True):
     seed = int(run.get("seed", 42)) + data.VALIDATION_OFFSET
     available = int(trained_on.get("val") or data.split_counts(config)[1])
     count = min(count or available, available)
+    scene = data.scene_settings(config)
+    if scenes is not None:
+        scene["scenes"] = scenes
+        if scenes == "classic":
+            scene["backgrounds"] = None
     images, labels, _ = data.render(count, seed, config["image_size"], exclude=tuple(config.get("exclude_styles", ())),
-                                    progress=progress, **data.scene_settings(config))
+                                    progress=progress, **scene)
     decode = entries.describe_clock(entry, config)
     outputs = raw_outputs(model, images)
     named = calibration.features(outputs, decode)
@@ -73,7 +82,7 @@ def fit_run(model_dir, count=None, method="logistic", progress=True):
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
     good = clocktime.common_sense_error(minutes, truth) <= calibration.GOOD_MINUTES
     fitted = calibration.fit(named, good, method=method)
-    fitted["on"] = f"{count} validation clocks (seed {seed}, scenes {config.get('scenes', 'classic')})"
+    fitted["on"] = f"{count} validation clocks (seed {seed}, scenes {scene['scenes']})"
     files.write_json(calibration_file(folder), fitted)
     return fitted
 

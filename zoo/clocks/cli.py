@@ -264,7 +264,10 @@ def fit_turns(model_dir, count):
 @click.option("--method", type=click.Choice(["logistic", "isotonic"]), default="logistic", show_default=True,
               help="logistic: on the raw confidence and how far the hour hand's own reading is from the time read; "
                    "isotonic: a monotone step function of the raw confidence.")
-def calibrate(model_dir, count, method):
+@click.option("--scenes", type=click.Choice(SCENES), default=None,
+              help="Render the validation clocks with this scene profile [default: the run's]; a reader trained on "
+                   "mixed scenes is best calibrated on world ones, where its sure line is hardest to keep.")
+def calibrate(model_dir, count, method, scenes):
     """Make a clock reader's confidence mean something: the chance it is within 5 minutes.
 
     Reads the run's validation clocks (rendered as its training clocks were, never
@@ -275,13 +278,14 @@ def calibrate(model_dir, count, method):
     where `zoo predict-time` and `zoo clock-errors` use it.
 
     \b
-    Example:
+    Examples:
       zoo calibrate --model artifacts/clock_polar
+      zoo calibrate --model artifacts/clock_world --scenes world
     """
     quiet_tensorflow()
     from zoo.clocks import calibration
 
-    fitted = calibration.fit_run(model_dir, count=count, method=method)
+    fitted = calibration.fit_run(model_dir, count=count, method=method, scenes=scenes)
     click.echo(f"raw confidence >= 0.5: {calibration.summary_line(fitted['fitted']['raw'])}")
     click.echo(f"calibrated, sure from {fitted['sure_at']:.2f}: {calibration.summary_line(fitted['fitted']['calibrated'])}")
     click.echo(f"on {fitted['on']}")
