@@ -541,17 +541,17 @@ def test_upright_stage_trains_and_joins_a_reader_through_the_cli(tmp_path):
     assert_one_line_error(run_zoo("upright", "--reader", joined, "--upright", upright, "--out", tmp_path / "x"),
                           "already reads behind an upright stage")
 
-    # make release joins the reader and the two stages, which vote, the same way and
-    # ships them through the reader's own export gates (tf2onnx, onnxruntime parity).
+    # export.release.build joins the reader and the two stages, which vote, the same way
+    # and ships them through the reader's own export gates (tf2onnx, onnxruntime parity).
     release = tmp_path / "release"
     from export import release as releasing
 
     stages = (releasing.Stage("clock_upright", upright), releasing.Stage("clock_upright", polar, recipe="polar"))
     card = releasing.build("clock", releasing.Stage("clock_polar", reader), out_dir=release, upright=stages,
-                           prior_weight=releasing.RELEASES["clock"]["prior_weight"], log=lambda message: None)
+                           prior_weight=0.7, log=lambda message: None)
     assert card["parity"]["passed"] is True and card["training"]["upright_from"] == [str(upright), str(polar)]
     assert json.loads((release / "clock.card.json").read_text())["release"]["upright"][1]["recipe"] == "polar"
-    assert card["training"]["upright_prior_weight"] == releasing.RELEASES["clock"]["prior_weight"]
+    assert card["training"]["upright_prior_weight"] == 0.7
     assert (tmp_path / "reader_upright" / "model.keras").exists()
     assert not (tmp_path / "x").exists()
 
