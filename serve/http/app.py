@@ -9,7 +9,8 @@ Endpoints (docs/deploy.md has curl examples):
   batched (:mod:`serve.http.batching`).
 - ``POST /time``: a clock photo (the raw body, or a multipart field ``image``) read as
   ``zoo predict-time --json`` reads it, plus the dial's ``box`` found by
-  :func:`serve.locate.find_and_read` (``?find=1``: read the found dial, as ``--find``).
+  :func:`serve.locate.find_and_read`; like ``predict-time``, a reader with keypoints reads
+  the dial it found (``?find=0``: the centred square as it stands).
 - ``GET /faces.png?count=N&seed=S[&columns=C]`` and
   ``GET /interpolate.png?seeds=A,B&steps=K&spherical=0|1``: the PNGs ``zoo generate-faces``
   and ``zoo interpolate`` write for the same arguments, byte for byte.
@@ -199,8 +200,11 @@ def _integer(request, key, default, low, high):
     return value
 
 
-def _flag(request, key):
-    text = (request.query_params.get(key) or "0").lower()
+def _flag(request, key, default=False):
+    text = request.query_params.get(key)
+    if text is None or text == "":
+        return default
+    text = text.lower()
     if text in ("1", "true", "yes", "on"):
         return True
     if text in ("0", "false", "no", "off"):
@@ -356,7 +360,8 @@ def create_app(settings, served=None):
     @_answers
     async def read_time(request):
         item = chosen(request, default_clock, lambda served_item: served_item.is_clock, "clock reader")
-        find = _flag(request, "find")
+        # As predict-time: a reader with keypoints finds the dial first unless find=0.
+        find = _flag(request, "find", default="keypoints" in item.outputs)
         if find and "keypoints" not in item.outputs:
             raise HTTPError(400, f"{item.name} has no keypoint output, so it cannot find a clock; read without find=1")
         data = await image_body(request)

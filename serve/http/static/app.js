@@ -54,7 +54,7 @@ async function readClock(file) {
   photoUrl = URL.createObjectURL(file);
   photo.src = photoUrl;
   try {
-    const find = $("find").checked ? "?find=1" : "";
+    const find = $("find").checked ? "?find=1" : "?find=0";
     const answer = await (await call("time" + find, {
       method: "POST", body: file, headers: { "Content-Type": file.type || "application/octet-stream" },
     })).json();
