@@ -127,16 +127,9 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
         raise errors.ZooError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}; received {batch_size}")
     model, session = models.load(model_spec, default="clock", provider=provider, require="clock")
     generate.check_batch(batch_size, model)
-    from serve import locate
-
-    if turns and find:
-        raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
+    predict.check_modes(turns, find)
     if turns:
         predict.turn_selector(model)  # no selector: say so before reading anything
-    if find is None:
-        find = not turns and locate.has_keypoints(model)
-    elif find:
-        locate.keypoint_output(model)
     items = imaging.expand_inputs(images, recursive=recursive)
     bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)
     results, answered, failed = [], 0, 0

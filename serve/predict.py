@@ -42,6 +42,12 @@ def reading(minutes, confidence, turn=None):
     return answer
 
 
+def check_modes(turns, find):
+    """Refuse reading at four turns and finding the dial at once, in one line."""
+    if turns and find:
+        raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
+
+
 def turn_selector(model):
     """The card's turn selector (``decode.turns``, from ``zoo fit-turns``), checked.
 
@@ -142,7 +148,7 @@ def _find_each(session, model, items, progress):
             progress(1)
 
 
-def predict(session, model, items, batch_size=32, progress=None, turns=False, find=False):
+def predict(session, model, items, batch_size=32, progress=None, turns=False, find=None):
     """Read the time of every item, in order, ``batch_size`` images per session run.
 
     Images are decoded batch by batch, so memory stays bounded for any number of
@@ -158,6 +164,7 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False, fi
             turn selector chooses (:func:`read_turned`); the answers then say ``turn``.
         find: find the clock in each photo first (:mod:`serve.locate`); the answers
             then give its ``box`` [left, top, right, bottom] in the photo's pixels.
+            None: find when the reader has a keypoint output and ``turns`` is off.
 
     Yields:
         ``(item, result)``: result is :func:`reading`'s dict, or ``{"error": message}``.
@@ -167,11 +174,12 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False, fi
         ...     print(item.name, result["time"])
         clock.png 03:15
     """
-    if find:
-        if turns:
-            raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
-        from serve import locate
+    from serve import locate
 
+    if find is None:
+        find = not turns and locate.has_keypoints(model)
+    if find:
+        check_modes(turns, find)
         locate.keypoint_output(model)
         yield from _find_each(session, model, items, progress)
         return

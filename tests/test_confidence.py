@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_one_line_error, run_zoo
+from test_turnvote import tiny_run
 from zoo import errors
 from zoo.clocks import calibration, data, reading
 from zoo.common import clocktime
@@ -83,12 +84,6 @@ def test_a_malformed_calibration_is_refused(change, message):
     fitted = confidence.fit(confidence.features(outputs, DECODE), clocktime.common_sense_error(minutes, truth) <= 5)
     with pytest.raises(errors.ZooError, match=message):
         confidence.check({**fitted, **change})
-
-
-def tiny_run(folder, seed=3):
-    from test_turnvote import tiny_run as make
-
-    return make(folder, seed)
 
 
 def test_calibrate_fits_on_the_runs_validation_clocks_and_the_card_carries_it(tmp_path, monkeypatch):

@@ -22,7 +22,6 @@ imports TensorFlow or Keras (a test checks it).
 
 import contextlib
 import dataclasses
-import io
 import logging
 import os
 import pathlib
@@ -212,18 +211,6 @@ def _flag(request, key, default=False):
     raise HTTPError(400, f"{key} must be 0 or 1; received {text[:40]!r}")
 
 
-def png_bytes(picture):
-    """The PNG :func:`zoo.common.imagegrid.write_png` writes for ``picture``, as bytes."""
-    from PIL import Image
-
-    picture = imagegrid.to_uint8(picture)
-    if picture.ndim == 3 and picture.shape[-1] == 1:
-        picture = picture[..., 0]
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def create_app(settings, served=None):
     """The ASGI application: Starlette with the guards round it.
 
@@ -371,7 +358,7 @@ def create_app(settings, served=None):
         generate.check_count(count, item.model, option="count")
         z = imagegrid.latent_samples(count, generate.latent_dim(item.model), seed=seed)
         faces = generate.generate(item.session, item.model, z)
-        return png_bytes(imagegrid.tile(faces, columns=imagegrid.grid_shape(count, columns)[1]))
+        return imagegrid.png_bytes(imagegrid.tile(faces, columns=imagegrid.grid_shape(count, columns)[1]))
 
     @_answers
     async def faces(request):
@@ -387,7 +374,7 @@ def create_app(settings, served=None):
         dim = generate.latent_dim(item.model)
         start, end = (imagegrid.latent_samples(1, dim, seed=seed)[0] for seed in seeds)
         faces = generate.generate(item.session, item.model, imagegrid.interpolate(start, end, steps, kind))
-        return png_bytes(imagegrid.tile(faces, columns=steps))
+        return imagegrid.png_bytes(imagegrid.tile(faces, columns=steps))
 
     @_answers
     async def interpolate(request):

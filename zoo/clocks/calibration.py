@@ -9,13 +9,11 @@ as ``confidence.json``, and carried by the export into the card, so that every
 reading served has a confidence where 0.5 or more means "sure".
 """
 
-import json
 import pathlib
 
 import numpy as np
 
 from zoo import errors
-from zoo.clocks import data
 from zoo.common import clocktime, files
 from zoo.common import confidence as calibration
 
@@ -49,7 +47,7 @@ def fit_run(model_dir, count=None, method="logistic", progress=True, scenes=None
         ZooError: not a trained clock run, or one trained on a data set rather than rendered clocks.
     """
     from zoo import registry, training
-    from zoo.clocks import entries
+    from zoo.clocks import entries, reading
 
     folder = calibration_file(model_dir).parent
     if not (folder / "model.keras").is_file():
@@ -60,29 +58,14 @@ def fit_run(model_dir, count=None, method="logistic", progress=True, scenes=None
         raise errors.ZooError(f"{model_dir} holds {model.name!r}, not a clock reader")
     entry = registry.get(model.name)
     config = entry.resolve(config or {})
-    run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
-    trained_on = run.get("data") or {}
-    if trained_on.get("source") not in (None, "rendered by zoo.clockface"):
-        raise errors.ZooError(f"{folder} was trained on {trained_on.get('source')}; calibrate renders its validation "
-                              "clocks, which only a reader trained on rendered clocks has")
-    seed = int(run.get("seed", 42)) + data.VALIDATION_OFFSET
-    available = int(trained_on.get("val") or data.split_counts(config)[1])
-    count = min(count or available, available)
-    scene = data.scene_settings(config)
-    if scenes is not None:
-        scene["scenes"] = scenes
-        if scenes == "classic":
-            scene["backgrounds"] = None
-    images, labels, _ = data.render(count, seed, config["image_size"], exclude=tuple(config.get("exclude_styles", ())),
-                                    progress=progress, **scene)
+    clocks = reading.validation_clocks(folder, config, "calibrate", count, progress, scenes)
     decode = entries.describe_clock(entry, config)
-    outputs = raw_outputs(model, images)
-    named = calibration.features(outputs, decode)
-    minutes, _ = clocktime.decode_outputs(outputs, decode)
-    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
+    outputs = raw_outputs(model, clocks.images)
+    minutes, raw = clocktime.decode_outputs(outputs, decode)
+    truth = clocktime.to_minutes(clocks.labels[:, 0], clocks.labels[:, 1]).astype(float)
     good = clocktime.common_sense_error(minutes, truth) <= calibration.GOOD_MINUTES
-    fitted = calibration.fit(named, good, method=method)
-    fitted["on"] = f"{count} validation clocks (seed {seed}, scenes {scene['scenes']})"
+    fitted = calibration.fit(calibration.features(outputs, decode, minutes, raw), good, method=method)
+    fitted["on"] = f"{clocks.count} validation clocks (seed {clocks.seed}, scenes {clocks.scenes})"
     files.write_json(calibration_file(folder), fitted)
     return fitted
 

@@ -211,8 +211,9 @@ def clock_errors(model_dir, count, out, renderer, turns, find):
     from zoo.clocks import reading
 
     run = pathlib.Path(model_dir)
-    if turns and find:
-        raise errors.ZooError("--find and --turns do not combine: a found dial is read as it stands")
+    from serve import predict
+
+    predict.check_modes(turns, find)
     suffix = ("" if renderer == "zoo" else f"-{renderer}") + ("-turns" if turns else "") + ("-find" if find else "")
     if out is None and not run.exists():
         out = f"artifacts/styles-{run.name}{suffix}"

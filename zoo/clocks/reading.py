@@ -115,10 +115,11 @@ def _keras_reader(model_dir, turns=None):
                   selector, config)
 
 
-def _onnx_reader(spec, turns=None):
+def _onnx_reader(spec, turns=None, find=False):
     """The same for an exported reader, run by onnxruntime as ``zoo predict-time`` runs it
-    (its selector: the card's ``decode.turns``)."""
-    from serve import models, predict
+    (its selector: the card's ``decode.turns``); ``find``: each clock's dial found first
+    (:mod:`serve.locate`)."""
+    from serve import locate, models, predict
 
     if not pathlib.Path(spec).exists() and str(spec) not in models.RELEASE_MODELS:
         raise errors.ZooError(f"no model at {spec} (give a trained run folder, a model.onnx, an export folder "
@@ -130,6 +131,16 @@ def _onnx_reader(spec, turns=None):
     selector = model.decode.get("turns")
     if turns and selector is None:
         raise _no_selector(model.entry)
+    if find:
+        from PIL import Image
+
+        locate.keypoint_output(model)
+
+        def read(images):
+            found = [locate.find_and_read(session, model, Image.fromarray(image))[:2] for image in images]
+            return np.array([minutes for minutes, _ in found]), np.array([sure for _, sure in found])
+
+        return Reader(model.entry + " finding the dial", shape[1], read, None)
     return Reader(model.entry, shape[1], lambda images: predict.read_arrays(
         session, model, images[..., None].astype(np.float32), batch_size=64),
         None if selector is None else turnvote.check(selector, f"{spec}'s card"))
@@ -138,26 +149,14 @@ def _onnx_reader(spec, turns=None):
 def open_reader(model, turns=None, find=False):
     """:class:`Reader` of ``model``: a trained run (Keras) or an exported reader
     (onnxruntime); ``turns=True`` requires a turn selector, ``False`` ignores one.
-    ``find``: an exported reader that finds each clock first, as ``zoo predict-time
-    --find`` does (:mod:`serve.locate`)."""
-    if not find:
-        return (_keras_reader if _is_run(model) else _onnx_reader)(model, turns)
-    if _is_run(model):
+    ``find``: an exported reader that finds each clock first, as ``zoo predict-time``
+    does."""
+    if not _is_run(model):
+        return _onnx_reader(model, turns, find)
+    if find:
         raise errors.ZooError("--find scores an exported reader as predict-time runs it: export the run and give "
                               "its export folder")
-    from PIL import Image
-
-    from serve import locate, models
-
-    opened = _onnx_reader(model, turns=False)
-    served, session = models.load(model, require="clock")
-    locate.keypoint_output(served)
-
-    def read(images):
-        found = [locate.find_and_read(session, served, Image.fromarray(image))[:2] for image in images]
-        return np.array([minutes for minutes, _ in found]), np.array([sure for _, sure in found])
-
-    return opened._replace(name=opened.name + " finding the dial", read=read)
+    return _keras_reader(model, turns)
 
 
 def read_clocks(reader, images, turns=False):
@@ -258,6 +257,40 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     return rows
 
 
+class ValidationClocks(typing.NamedTuple):
+    images: np.ndarray  # uint8 (N, H, W)
+    labels: np.ndarray  # int64 (N, 2)
+    seed: int  # the render seed: the run's seed + data.VALIDATION_OFFSET
+    count: int
+    scenes: str
+
+
+def validation_clocks(folder, config, command, count=None, progress=True, scenes=None):
+    """A trained run's validation clocks, rendered again as training rendered them (its
+    seed + :data:`zoo.clocks.data.VALIDATION_OFFSET`, excluded styles, scenes and photos),
+    at most ``count`` of them; ``scenes`` renders them with another scene profile.
+
+    Raises:
+        ZooError: the run was trained on a data set, not on rendered clocks (``command``
+            names the command that needs them).
+    """
+    folder = pathlib.Path(folder)
+    run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
+    trained_on = run.get("data") or {}
+    if trained_on.get("source") not in (None, "rendered by zoo.clockface"):
+        raise errors.ZooError(f"{folder} was trained on {trained_on.get('source')}; {command} renders its validation "
+                              "clocks, which only a reader trained on rendered clocks has")
+    seed = int(run.get("seed", 42)) + data.VALIDATION_OFFSET
+    available = int(trained_on.get("val") or data.split_counts(config)[1])
+    count = min(count or available, available)
+    scene = data.scene_settings(config)
+    if scenes is not None:
+        scene = {"scenes": scenes, "backgrounds": None if scenes == "classic" else scene["backgrounds"]}
+    images, labels, _ = data.render(count, seed, config["image_size"], exclude=tuple(config.get("exclude_styles", ())),
+                                    progress=progress, **scene)
+    return ValidationClocks(images, labels, seed, count, scene["scenes"])
+
+
 def fit_turns(model_dir, count=None, progress=True, reader=None):
     """Fit a trained reader's turn selector (:mod:`zoo.common.turnvote`) on its validation
     clocks (the run's seed + :data:`zoo.data.VALIDATION_OFFSET`, as training rendered
@@ -278,22 +311,11 @@ def fit_turns(model_dir, count=None, progress=True, reader=None):
                               "its validation clocks; export the run again afterwards)")
     folder = selector_file(model_dir).parent
     reader = reader or _keras_reader(folder, turns=False)  # a selector already there is replaced, not read
-    config = reader.config
-    run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
-    seed = int(run.get("seed", 42))
-    trained_on = run.get("data") or {}
-    if trained_on.get("source") not in (None, "rendered by zoo.clockface"):
-        raise errors.ZooError(f"{folder} was trained on {trained_on.get('source')}; fit-turns renders its validation clocks, "
-                              "which only a reader trained on rendered clocks has")
-    available = int(trained_on.get("val") or data.split_counts(config)[1])
-    count = min(count or available, available)
-    images, labels, _ = data.render(count, seed + data.VALIDATION_OFFSET, reader.size,
-                                    exclude=tuple(config.get("exclude_styles", ())), progress=progress,
-                                    **data.scene_settings(config))
-    truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
-    minutes, confidence = turnvote.read_turned(reader.read, images)
+    clocks = validation_clocks(folder, reader.config, "fit-turns", count, progress)
+    truth = clocktime.to_minutes(clocks.labels[:, 0], clocks.labels[:, 1]).astype(float)
+    minutes, confidence = turnvote.read_turned(reader.read, clocks.images)
     selector = turnvote.fit(minutes, confidence, truth)
-    selector["fitted"]["on"] = f"{count} validation clocks (seed {seed + data.VALIDATION_OFFSET})"
+    selector["fitted"]["on"] = f"{clocks.count} validation clocks (seed {clocks.seed})"
     fitted = selector["fitted"]
     if fitted["chosen"]["mean"] >= fitted["unturned"]["mean"]:
         raise errors.ZooError(

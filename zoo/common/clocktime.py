@@ -399,7 +399,6 @@ def decode_outputs(outputs, decode):
         # A calibrated confidence (`zoo calibrate`): the chance the reading is within 5 minutes.
         from zoo.common import confidence as calibration
 
-        named = calibration.features(outputs, {key: value for key, value in decode.items() if key != "confidence"},
-                                     minutes)
+        named = calibration.features(outputs, decode, minutes, confidence)
         confidence = calibration.apply(decode["confidence"], named)
     return minutes, confidence

@@ -52,21 +52,22 @@ FEATURES = {
 _EPSILON = 1e-4
 
 
-def features(outputs, decode, minutes=None):
+def features(outputs, decode, minutes=None, raw=None):
     """The features a calibration may use, from a reader's raw outputs.
 
     Args:
         outputs: ``{output name: array (N, ...)}``, as :func:`zoo.common.clocktime.decode_outputs` takes.
         decode: the card's ``decode``.
-        minutes: the decoded times (N,), if already computed.
+        minutes, raw: the decoded times and raw confidences (N,), if already computed.
 
     Returns:
         ``{feature name: float array (N,)}``: ``raw_confidence`` always; for ``clock_hands``
         also ``hour_length``, ``minute_length`` and ``hand_residual``.
     """
-    decode = {key: value for key, value in decode.items() if key != "confidence"}  # the raw confidence
-    decoded, raw = clocktime.decode_outputs(outputs, decode)
-    minutes = decoded if minutes is None else np.asarray(minutes, dtype=np.float64)
+    if minutes is None or raw is None:
+        decode = {key: value for key, value in decode.items() if key != "confidence"}  # the raw confidence
+        minutes, raw = clocktime.decode_outputs(outputs, decode)
+    minutes = np.asarray(minutes, dtype=np.float64)
     named = {"raw_confidence": np.asarray(raw, dtype=np.float64)}
     if decode.get("kind") == "clock_hands":
         hour = np.asarray(outputs[decode["hour_output"]], dtype=np.float64).reshape(len(minutes), -1)

@@ -201,6 +201,20 @@ def interpolation_latents(latent_dim, steps=10, pairs=1, seed=0):
     return np.concatenate(rows)
 
 
+def png_bytes(picture):
+    """A picture ((H, W), (H, W, 1) or (H, W, 3), floats in [0, 1] or uint8) encoded as PNG bytes."""
+    import io
+
+    from PIL import Image
+
+    picture = to_uint8(picture)
+    if picture.ndim == 3 and picture.shape[-1] == 1:
+        picture = picture[..., 0]
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def write_png(path, picture):
     """Write a picture as PNG through a temporary file and a rename, so that no reader
     ever sees half a file and a failure leaves any older file in place.
@@ -212,16 +226,12 @@ def write_png(path, picture):
     Returns:
         The path, as a :class:`pathlib.Path`.
     """
-    from PIL import Image
-
     path = pathlib.Path(path)
-    picture = to_uint8(picture)
-    if picture.ndim == 3 and picture.shape[-1] == 1:
-        picture = picture[..., 0]
+    encoded = png_bytes(picture)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        Image.fromarray(picture).save(temporary, format="PNG")
+        temporary.write_bytes(encoded)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -76,9 +76,14 @@ def apply(image, style, stream):
             pixels += _noise_patch(stream, pixels.shape) * np.float32(style.noise_sigma)
         image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     if style.jpeg_quality > 0:
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=int(style.jpeg_quality))
-        buffer.seek(0)
-        with Image.open(buffer) as decoded:
-            image = decoded.convert(image.mode)
+        image = jpeg_round_trip(image, style.jpeg_quality)
     return np.asarray(image, dtype=np.uint8)
+
+
+def jpeg_round_trip(image, quality):
+    """``image`` saved as a JPEG of ``quality`` and decoded again, in its own mode."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=int(quality))
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return decoded.convert(image.mode)

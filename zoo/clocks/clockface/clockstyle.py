@@ -178,23 +178,43 @@ class ClockStyle:
     jpeg_quality: int
 
 
-def check_tags(tags, name):
-    """Validate an include/exclude argument and return it as a frozenset."""
+def tag_set(tags, name):
+    """An include/exclude argument as a frozenset of tags (unchecked), or a one-line ValueError."""
     if tags is None:
         return frozenset()
     if isinstance(tags, str):
         # A bare string would be split into characters; almost surely a slip.
         tags = {tags}
     try:
-        tag_set = frozenset(tags)
-    except TypeError as error:
-        raise ValueError(f"{name} must be a collection of style tags, got {tags!r}") from error
-    unknown = sorted(str(tag) for tag in tag_set - STYLE_TAGS)
+        return frozenset(tags)
+    except TypeError:
+        raise ValueError(f"{name} must be a collection of style tags, got {tags!r}") from None
+
+
+def choose_tag(stream, options, include, exclude, weights, description):
+    """One tag among an attribute's ``options`` ((tag, weight), ...): the included ones if
+    any, never the excluded ones, drawn by ``weights`` ({tag: weight}).
+
+    Raises:
+        ValueError: ``exclude`` removes every value (``description`` names the attribute).
+    """
+    names = [name for name, _ in options]
+    allowed = [name for name in names if name in include] or names
+    allowed = [name for name in allowed if name not in exclude]
+    if not allowed:
+        raise ValueError(f"exclude={sorted(exclude)} removes every value of the {description}")
+    return draws.pick(stream, allowed, [weights[name] for name in allowed])
+
+
+def check_tags(tags, name):
+    """Validate an include/exclude argument and return it as a frozenset."""
+    tags = tag_set(tags, name)
+    unknown = sorted(str(tag) for tag in tags - STYLE_TAGS)
     if unknown:
         raise ValueError(
             f"{name} holds unknown style tags {unknown}; known tags are {sorted(STYLE_TAGS)}"
         )
-    return tag_set
+    return tags
 
 
 def sample_style(rng, include=None, exclude=None, weights=None):
@@ -231,22 +251,13 @@ def sample_style(rng, include=None, exclude=None, weights=None):
     if both:
         raise ValueError(f"include and exclude share the tags {both}")
 
-    weights_override = weights
     stream = draws.Stream(rng)
     choice = {}
     for attribute, options in STYLE_ATTRIBUTES.items():
+        drawn = {name: (weights or {}).get(name, weight) for name, weight in options}
         names = [name for name, _ in options]
-        weights = dict(options)
-        if weights_override:
-            weights.update((name, weights_override[name]) for name in names if name in weights_override)
-        allowed = [name for name in names if name in include] or names
-        allowed = [name for name in allowed if name not in exclude]
-        if not allowed:
-            raise ValueError(
-                f"exclude={sorted(exclude)} removes every value of the style attribute "
-                f"{attribute!r} ({names})"
-            )
-        choice[attribute] = draws.pick(stream, allowed, [weights[name] for name in allowed])
+        choice[attribute] = choose_tag(stream, options, include, exclude, drawn,
+                                       f"style attribute {attribute!r} ({names})")
 
     dial_shape = choice["dial_shape"]
     numerals = choice["numerals"]

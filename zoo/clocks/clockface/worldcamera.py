@@ -7,7 +7,6 @@ upsampling of low-resolution renders scales the picture exactly, so the
 keypoints follow by the same scale.
 """
 
-import io
 import math
 
 import numpy as np
@@ -66,11 +65,7 @@ def apply(image, style, stream, size):
         pixels = pixels + noise
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     if style.jpeg_quality > 0:
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=int(style.jpeg_quality))
-        buffer.seek(0)
-        with Image.open(buffer) as decoded:
-            image = decoded.convert("RGB")
+        image = camera.jpeg_round_trip(image, style.jpeg_quality)
     grey = image.convert("L")
     if render_size != size:
         grey = grey.resize((size, size), Image.Resampling.BICUBIC if stream.random() < 0.5 else

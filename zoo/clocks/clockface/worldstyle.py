@@ -155,31 +155,19 @@ class WorldStyle:
 
 def check_tags(tags, name):
     """Validate a world-profile include/exclude argument and return it as a frozenset."""
-    if tags is None:
-        return frozenset()
-    if isinstance(tags, str):
-        tags = {tags}
-    try:
-        tag_set = frozenset(tags)
-    except TypeError:
-        raise ValueError(f"{name} must be a collection of style tags, got {tags!r}") from None
-    unknown = sorted(str(tag) for tag in tag_set - TAGS)
+    tags = clockstyle.tag_set(tags, name)
+    unknown = sorted(str(tag) for tag in tags - TAGS)
     if unknown:
         raise ValueError(f"{name} holds tags the world scenes do not know: {unknown}; known: {sorted(TAGS)}")
-    return tag_set
+    return tags
 
 
 def _choose(stream, attribute, include, exclude, overrides):
     """One tag of ``attribute``, honouring include/exclude, with the case's weights."""
     options = WORLD_ATTRIBUTES[attribute]
-    names = [name for name, _ in options]
-    weights = {name: overrides.get(name, weight) for name, weight in options}
-    allowed = [name for name in names if name in include] or names
-    allowed = [name for name in allowed if name not in exclude]
-    if not allowed:
-        raise ValueError(f"exclude={sorted(exclude)} removes every value of the world attribute {attribute!r}")
-    chosen = [max(weights[name], 1e-3) for name in allowed]
-    return draws.pick(stream, allowed, chosen)
+    # A case may weigh a tag at zero; kept drawable so that include can still ask for it.
+    weights = {name: max(overrides.get(name, weight), 1e-3) for name, weight in options}
+    return clockstyle.choose_tag(stream, options, include, exclude, weights, f"world attribute {attribute!r}")
 
 
 def _face_colour(stream, face):
