@@ -434,10 +434,7 @@ def export_entry(
         log(f"[export] {name}: the card carries the turn selector {turns_file}")
     confidence_file = run_folder / confidence.FILE_NAME
     if confidence_file.is_file():  # a clock reader's calibrated confidence (`zoo calibrate`)
-        try:
-            decode["confidence"] = confidence.check(json.loads(confidence_file.read_text()), str(confidence_file))
-        except json.JSONDecodeError:
-            raise errors.ZooError(f"{confidence_file} is not JSON; run `zoo calibrate` again") from None
+        decode["confidence"] = confidence.load(confidence_file)
         log(f"[export] {name}: the card carries the confidence calibration {confidence_file}")
     samples = gather_samples(entry, config, network, data, run, calibration_examples, log=log)
 

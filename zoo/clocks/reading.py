@@ -109,7 +109,7 @@ def _keras_reader(model_dir, turns=None):
     decode = entries.describe_clock(entry, config)
     calibrated = pathlib.Path(selector_file(model_dir).parent / confidence.FILE_NAME)
     if calibrated.is_file():  # read with the confidence the export will carry (`zoo calibrate`)
-        decode["confidence"] = confidence.check(json.loads(calibrated.read_text()), str(calibrated))
+        decode["confidence"] = confidence.load(calibrated)
     selector = turnvote.load(path) if turns is not False and path.is_file() else None
     return Reader(model.name, config["image_size"], lambda images: entries.predict_minutes(model, images, decode),
                   selector, config)

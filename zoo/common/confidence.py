@@ -259,6 +259,20 @@ def check(calibration, where="the confidence calibration"):
     return calibration
 
 
+def load(path):
+    """The calibration in ``path`` (a run's ``confidence.json``), checked."""
+    import json
+    import pathlib
+
+    path = pathlib.Path(path)
+    try:
+        calibration = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise errors.ZooError(f"cannot read the confidence calibration {path}: {error}; run `zoo calibrate` again") \
+            from None
+    return check(calibration, str(path))
+
+
 def apply(calibration, named):
     """The calibrated confidence of each reading: P(error <= :data:`GOOD_MINUTES`),
     rescaled (:func:`rescale`) so that readings at :data:`SURE_AT` or above are the sure ones.
