@@ -1,5 +1,5 @@
-"""Serve commands: ``zoo predict-time``, ``generate-faces``, ``interpolate``, ``models``
-and ``info`` (``zoo bench``, which times Keras too, is :mod:`zoo.bench`).
+"""Serve commands: ``zoo predict-time``, ``classify``, ``generate-faces``, ``interpolate``,
+``models`` and ``info`` (``zoo bench``, which times Keras too, is :mod:`zoo.bench`).
 
 Importing this module imports click only; each command imports numpy, Pillow and
 onnxruntime when it runs, and none of them ever imports TensorFlow or Keras. A test
@@ -78,6 +78,44 @@ def _write_error(error):
     raise errors.ZooError(message) from None
 
 
+def _answer_each(items, answers, as_json, line):
+    """Print each answer as it comes, ``line(item, result)`` on stdout and each error as
+    one line on stderr (nothing with ``as_json``); return ``(results, answered, failed)``.
+
+    ``answers(progress)`` yields ``(item, result)``. A bar shows the progress through many
+    files; a reader that goes away (``zoo classify dir/ | head``) stops the command
+    quietly, as Unix tools do.
+    """
+    bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)
+    results, answered, failed = [], 0, 0
+    try:
+        for item, result in answers(bar.update if bar else None):
+            if "error" in result:
+                failed += 1
+                if not as_json:
+                    click.echo(f"Error: {result['error']}", err=True)
+            else:
+                answered += 1
+                if not as_json:
+                    click.echo(line(item, result))
+            results.append({"file": item.name, **result})
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results, answered, failed
+
+
+def _finish(report, as_json):
+    """Print the JSON report (with ``as_json``); exit 1 if some files failed, 2 if all did."""
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if report["failed"]:
+        sys.exit(1 if report["answered"] else 2)
+
+
 @click.command("predict-time", cls=_Command)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @_model_option("clock reader")
@@ -131,39 +169,74 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
     if turns:
         predict.turn_selector(model)  # no selector: say so before reading anything
     items = imaging.expand_inputs(images, recursive=recursive)
-    bar = _progress(len(items), "image", len(items) > PROGRESS_THRESHOLD)
-    results, answered, failed = [], 0, 0
-    try:
-        for item, result in predict.predict(session, model, items, batch_size, bar.update if bar else None, turns=turns,
-                                            find=find):
-            if "error" in result:
-                failed += 1
-                if not as_json:
-                    click.echo(f"Error: {result['error']}", err=True)
-            else:
-                answered += 1
-                if not as_json:
-                    turned = f", read turned {90 * result['turn']} degrees" if result.get("turn") else ""
-                    unsure = "" if result["sure"] else ", unsure"
-                    found = (" at [" + ", ".join(f"{value:.0f}" for value in result["box"]) + "]"
-                             if "box" in result else "")
-                    click.echo(f"{item.name}: {result['time']}  (confidence {result['confidence']:.2f}{unsure}{turned})"
-                               f"{found}")
-            results.append({"file": item.name, **result})
-    except BrokenPipeError:
-        # The reader went away (`zoo predict-time dir/ | head`): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    if as_json:
-        click.echo(json.dumps({
-            "model": model.name, "entry": model.entry, "decode": model.kind,
-            "provider": models.provider_used(session), "answered": answered, "failed": failed, "results": results,
-        }, indent=2))
-    if failed:
-        sys.exit(1 if answered else 2)
+
+    def line(item, result):
+        turned = f", read turned {90 * result['turn']} degrees" if result.get("turn") else ""
+        unsure = "" if result["sure"] else ", unsure"
+        found = " at [" + ", ".join(f"{value:.0f}" for value in result["box"]) + "]" if "box" in result else ""
+        return f"{item.name}: {result['time']}  (confidence {result['confidence']:.2f}{unsure}{turned}){found}"
+
+    results, answered, failed = _answer_each(
+        items, lambda progress: predict.predict(session, model, items, batch_size, progress, turns=turns, find=find),
+        as_json, line)
+    _finish({"model": model.name, "entry": model.entry, "decode": model.kind, "provider": models.provider_used(session),
+             "answered": answered, "failed": failed, "results": results}, as_json)
+
+
+@click.command("classify", cls=_Command)
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE|FOLDER...")
+@click.option("--model", "model_spec", default=None, metavar="NAME|PATH",
+              help="A release name (mnist, cifar10), a model.onnx or an export folder of an image classifier "
+                   "[default: mnist, the release digit classifier].")
+@click.option("--top", type=int, default=1, show_default=True, metavar="K", help="Also give the K most probable classes.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: file, class, index, probability and the top classes; the provider.")
+@click.option("--batch-size", type=int, default=32, show_default=True, help="Images per onnxruntime run.")
+@click.option("--recursive", "-r", is_flag=True, help="Also read the images in sub-folders of folder arguments.")
+@_provider_option
+def classify(images, model_spec, top, as_json, batch_size, recursive, provider):
+    """Classify the images in IMAGE files, folders or glob patterns: a digit with the
+    release digit classifier (mnist), a photo's object with --model cifar10, or any
+    exported image classifier.
+
+    Each image is converted and resized as the model's card says, whatever its size
+    and mode (as predict-time takes them). MNIST's digits are white on black: for a
+    classifier whose card says so (polarity light_on_dark: the MNIST and Fashion-MNIST
+    models), a picture whose border is mostly light, a dark digit on white paper, is
+    inverted first.
+
+    Prints the most probable class and its probability (--top K: the K most probable).
+    A folder gives the images directly inside it (--recursive: its whole tree). A file
+    that cannot be read is reported on its own line while the others are answered;
+    the exit code is then 1 (2 if no file could be read).
+
+    \b
+    Examples:
+      zoo classify digit.png
+      zoo classify scans/ --top 3
+      zoo classify photo.jpg --model cifar10 --json
+      zoo classify 'pets/**/*.jpg' --model artifacts/cifar10_airbench/export
+    """
+    from serve import classifier, generate, models
+    from serve import images as imaging
+    from zoo import errors
+
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise errors.ZooError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}; received {batch_size}")
+    model, session = models.load(model_spec, default="mnist", provider=provider, require="classifier")
+    generate.check_batch(batch_size, model)
+    classifier.check_top(top, model)
+    items = imaging.expand_inputs(images, recursive=recursive)
+
+    def line(item, result):
+        others = ", ".join(f"{other['class']} ({other['probability']:.2f})" for other in result["top"][1:])
+        then = f"; then {others}" if others else ""
+        return f"{item.name}: {result['class']} (p {result['probability']:.2f}){then}"
+
+    results, answered, failed = _answer_each(
+        items, lambda progress: classifier.classify(session, model, items, batch_size, progress, top), as_json, line)
+    _finish({"model": model.name, "entry": model.entry, "provider": models.provider_used(session),
+             "answered": answered, "failed": failed, "results": results}, as_json)
 
 
 def _generator(model_spec, provider):
@@ -294,7 +367,7 @@ def list_models(extra, as_json):
     elif not rows:
         click.echo(f"No models: none in {models.release_dir()} and none given; {models.HOW_TO_GET}.")
     else:
-        header = f"{'name':<16} {'entry':<22} {'task':<11} {'decode':<16} {'input':<18} {'MB':>6}  metrics"
+        header = f"{'name':<16} {'entry':<22} {'task':<14} {'decode':<16} {'input':<18} {'MB':>6}  metrics"
         click.echo(header)
         click.echo("-" * len(header))
         for model, spec, error in rows:
@@ -303,7 +376,7 @@ def list_models(extra, as_json):
                 continue
             row = model.summary()
             metrics = ", ".join(f"{key} {value:.4g}" for key, value in row["metrics"].items()) or "-"
-            click.echo(f"{_cut(row['name'], 16):<16} {row['entry']:<22} {row['task']:<11} {row['kind']:<16} "
+            click.echo(f"{_cut(row['name'], 16):<16} {row['entry']:<22} {row['task']:<14} {row['kind']:<16} "
                        f"{row['input']:<18} {row['megabytes']:>6.2f}  {metrics}")
     if failed:
         sys.exit(1)
@@ -320,7 +393,7 @@ def _cut(text, width):
 def info(model_spec, as_json, provider):
     """Show a model's card in full, with the execution provider it would run on.
 
-    MODEL is a release name (clock, faces), a model.onnx or an export folder.
+    MODEL is a release name (clock, faces, mnist, cifar10), a model.onnx or an export folder.
 
     \b
     Examples:
@@ -354,4 +427,4 @@ def info(model_spec, as_json, provider):
     click.echo(json.dumps(model.card, indent=2))
 
 
-COMMANDS = [predict_time, generate_faces, interpolate, list_models, info]
+COMMANDS = [predict_time, classify, generate_faces, interpolate, list_models, info]

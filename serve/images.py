@@ -11,6 +11,9 @@ any size and mode:
 - Then the card's ``preprocessing``: colour (``grayscale`` is ITU-R 601 luma, Pillow's
   ``L``; ``rgb``), ``crop`` (``center_square`` or ``none``) and a resize to ``size``
   with the card's filter (bilinear), antialiased as Pillow's resize always is.
+- With ``polarity: light_on_dark`` (the MNIST and Fashion-MNIST classifiers, trained on
+  light figures on black), a picture with a light border is inverted: a dark digit on
+  white paper then reads like the training set.
 - The result is float32 pixels in [0, 255], NHWC: the models rescale inside their graph.
 
 A file is refused with an :class:`ImageError` (one line, naming the file) when it is
@@ -37,6 +40,8 @@ MAX_IMAGE_PIXELS = 100_000_000
 RESAMPLING = ("bilinear", "bicubic", "nearest", "lanczos", "box")
 CROPS = ("center_square", "none")
 COLORS = ("grayscale", "rgb")
+# What a model's training pictures look like: light figures on a dark background.
+POLARITIES = ("light_on_dark",)
 # Reduce by whole factors first when shrinking by more than this (Pillow's reducing_gap):
 # much faster on big photos and, at 3, indistinguishable from a direct resize.
 REDUCING_GAP = 3.0
@@ -157,6 +162,11 @@ def check_preprocessing(preprocessing, channels=None):
     if resample not in RESAMPLING:
         raise errors.ZooError(
             f"the model card's preprocessing.resize must be one of {', '.join(RESAMPLING)}; received {resample!r}"
+        )
+    polarity = preprocessing.get("polarity")
+    if polarity is not None and polarity not in POLARITIES:
+        raise errors.ZooError(
+            f"the model card's preprocessing.polarity must be one of {', '.join(POLARITIES)}; received {polarity!r}"
         )
     expected = 1 if color == "grayscale" else 3
     if channels is not None and channels != expected:
@@ -339,8 +349,26 @@ def preprocess(image, color, size, crop="none", resample="bilinear"):
     return array[..., None] if array.ndim == 2 else array
 
 
+def match_polarity(array, polarity):
+    """Invert a picture drawn the other way round from the model's training set.
+
+    With ``light_on_dark``, a picture whose outermost pixels are mostly light (their
+    mean above mid-grey) is a dark figure on a light background: it becomes
+    ``255 - array``. Without a polarity, or with a dark border, it is left as it is.
+
+    Args:
+        array: float32 (H, W, C) pixels in [0, 255], as :func:`preprocess` returns.
+        polarity: the card's ``preprocessing.polarity``, or None.
+    """
+    if polarity is None:
+        return array
+    border = np.concatenate([array[0].ravel(), array[-1].ravel(), array[1:-1, 0].ravel(), array[1:-1, -1].ravel()])
+    return np.float32(255.0) - array if border.mean() > 127.5 else array
+
+
 def load(path, preprocessing, name=None):
-    """Read an image file the way a model's card says: :func:`open_image` then :func:`preprocess`.
+    """Read an image file the way a model's card says: :func:`open_image`, :func:`preprocess`
+    and :func:`match_polarity`.
 
     Args:
         path: the image file.
@@ -367,6 +395,7 @@ def load(path, preprocessing, name=None):
 
     image = open_image(path, name, draft=draft)
     try:
-        return preprocess(image, color, size, crop, resample)
+        array = preprocess(image, color, size, crop, resample)
     except Exception as error:  # a mode Pillow cannot convert
         raise ImageError(f"{name}: cannot convert this image ({type(error).__name__}: {_first_line(error)})") from None
+    return match_polarity(array, preprocessing.get("polarity"))

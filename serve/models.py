@@ -35,13 +35,15 @@ MANIFEST = "SHA256SUMS"
 RELEASE_ENV = "ZOO_RELEASE_DIR"
 MODELS_ENV = "ZOO_MODELS"
 # Release name -> what it is, for messages.
-RELEASE_MODELS = {"clock": "clock reader", "faces": "face generator"}
+RELEASE_MODELS = {"clock": "clock reader", "faces": "face generator", "mnist": "digit classifier",
+                  "cifar10": "CIFAR-10 classifier"}
 PROVIDERS = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 # What each command needs: (the card's task, the decode kinds it accepts).
 CLOCK_KINDS = ("clock_bins", "clock_regression", "clock_multihead", "clock_hands")
 IMAGE_KINDS = ("image",)
+CLASSIFIER_KINDS = ("argmax",)
 HOW_TO_GET = "run `make release` to build the release models, or pass --model PATH to an exported model.onnx"
 
 
@@ -232,7 +234,7 @@ def load(spec, default=None, provider="auto", require=None, session=True):
         spec: ``--model`` (see :func:`locate`), or None for the release model ``default``.
         default: the release name used when ``spec`` is None.
         provider: ``auto``, ``cuda`` or ``cpu`` (see :func:`open_session`).
-        require: ``"clock"`` or ``"image"``: refuse a model of another kind.
+        require: ``"clock"``, ``"image"`` or ``"classifier"``: refuse a model of another kind.
         session: open an onnxruntime session (False: card and checksum only).
 
     Returns:
@@ -277,6 +279,11 @@ def _embedded_card(session, path):
         raise errors.ZooError(f"the model {path} holds a corrupt card in its metadata") from None
 
 
+def is_image_classifier(card):
+    """Whether a card describes an image classifier: decode kind ``argmax`` on an image input."""
+    return (card.get("decode") or {}).get("kind") in CLASSIFIER_KINDS and bool(card.get("preprocessing"))
+
+
 def _check_kind(name, card, require):
     if require is None:
         return
@@ -294,6 +301,11 @@ def _check_kind(name, card, require):
         raise errors.ZooError(
             f"--model {name} is a {card.get('task')} model ({card.get('entry')}, decode {kind!r}); "
             "this command needs an image generator (decode kind 'image', input z)"
+        )
+    if require == "classifier" and not is_image_classifier(card):
+        raise errors.ZooError(
+            f"--model {name} is a {card.get('task')} model ({card.get('entry')}, decode {kind!r}); "
+            "classify needs an image classifier (decode kind 'argmax', an image input)"
         )
 
 

@@ -79,13 +79,13 @@ def read_turned(session, model, images, batch_size=32, selector=None):
 
 
 def effective_preprocessing(card):
-    """The card's ``preprocessing``, with ``crop`` and ``color`` from its ``decode`` when
-    the entry's ``describe`` put them there (flat keys beside ``kind``) rather than
-    under ``preprocessing``: they come from the entry itself, so they win over the
-    exporter's defaults."""
+    """The card's ``preprocessing``, with ``crop``, ``color`` and ``polarity`` from its
+    ``decode`` when the entry's ``describe`` put them there (flat keys beside ``kind``)
+    rather than under ``preprocessing``: they come from the entry itself, so they win
+    over the exporter's defaults."""
     preprocessing = dict(card.get("preprocessing") or {})
     decode = card.get("decode") or {}
-    for key in ("crop", "color"):
+    for key in ("crop", "color", "polarity"):
         if key in decode:
             preprocessing[key] = decode[key]
     return preprocessing
@@ -149,10 +149,8 @@ def _find_each(session, model, items, progress):
 
 
 def predict(session, model, items, batch_size=32, progress=None, turns=False, find=None):
-    """Read the time of every item, in order, ``batch_size`` images per session run.
-
-    Images are decoded batch by batch, so memory stays bounded for any number of
-    files. A file that cannot be read gets an ``error`` and the others are answered.
+    """Read the time of every item, in order, ``batch_size`` images per session run
+    (:func:`answer_in_batches`).
 
     Args:
         session: the clock reader's onnxruntime session.
@@ -184,6 +182,34 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False, fi
         yield from _find_each(session, model, items, progress)
         return
     selector = turn_selector(model) if turns else None
+
+    def answer(batch):
+        if selector is None:
+            minutes, confidence = read_arrays(session, model, batch, batch_size)
+            kept = [None] * len(minutes)
+        else:
+            minutes, confidence, kept = read_turned(session, model, batch, batch_size, selector)
+        return [reading(value, sure, turn) for value, sure, turn in zip(minutes, confidence, kept)]
+
+    yield from answer_in_batches(model, items, answer, batch_size, progress)
+
+
+def answer_in_batches(model, items, answer, batch_size=32, progress=None):
+    """Decode the items as the model's card says, ``batch_size`` at a time, and answer them.
+
+    Images are decoded batch by batch, so memory stays bounded for any number of
+    files. A file that cannot be read gets an ``error`` and the others are answered.
+
+    Args:
+        model: the :class:`serve.models.ServedModel` whose card says how to read images.
+        items: :class:`serve.images.Item` list.
+        answer: ``answer(batch) -> [result dict]``, one per row of a float32 NHWC batch.
+        batch_size: images per batch.
+        progress: optional callable, called with the number of items done after each one.
+
+    Yields:
+        ``(item, result)`` in order: ``answer``'s dict, or ``{"error": message}``.
+    """
     preprocessing = effective_preprocessing(model.card)
     imaging.check_preprocessing(preprocessing, channels=(model.card["inputs"][0].get("shape") or [None] * 4)[-1])
     for start in range(0, len(items), batch_size):
@@ -199,13 +225,8 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False, fi
                 results[index] = {"error": str(error)}
         if arrays:
             batch = np.stack([array for _, array in arrays]).astype(np.float32, copy=False)
-            if selector is None:
-                minutes, confidence = read_arrays(session, model, batch, batch_size)
-                kept = [None] * len(minutes)
-            else:
-                minutes, confidence, kept = read_turned(session, model, batch, batch_size, selector)
-            for (index, _), value, sure, turn in zip(arrays, minutes, confidence, kept):
-                results[index] = reading(value, sure, turn)
+            for (index, _), result in zip(arrays, answer(batch)):
+                results[index] = result
         for index, item in enumerate(chunk):
             yield item, results[index]
             if progress is not None:

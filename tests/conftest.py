@@ -73,6 +73,14 @@ def cifar_npz(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def classifier_export(mnist_npz, tmp_path_factory):
+    """The tiny ``mnist_cnn`` trained on ``mnist_npz`` and exported (tests/serve_models.py)."""
+    import serve_models
+
+    return serve_models.build_classifier(tmp_path_factory.mktemp("classifier"), mnist_npz)
+
+
 def write_idx(path, array, compress):
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
     raw = header + array.astype(np.uint8).tobytes()

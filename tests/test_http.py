@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, assert_one_line_error, run_zoo
+from conftest import ROOT, assert_one_line_error, make_images, run_zoo
 from serve import images as imaging
 from serve import locate, models, predict
 from zoo.clocks import clockface
@@ -256,6 +256,65 @@ def test_page_is_served_with_its_script(server):
     assert b'<script src="app.js">' in body and b'id="drop"' in body
     status, headers, body = request(server, "GET", "/app.js", headers={})
     assert status == 200 and b"Authorization" in body and b"time" in body
+
+
+# ----------------------------------------------------------------------------- classify
+
+
+@pytest.fixture(scope="module")
+def classify_server(tmp_path_factory, classifier_export):
+    """zoo serve with the tiny classifier (conftest) as ``digits`` beside the release clock reader."""
+    running = Server(tmp_path_factory.mktemp("classify"), "--model", f"digits={classifier_export}", "--model", "clock",
+                     "--token", TOKEN, "--quiet")
+    yield running
+    running.stop()
+
+
+def multipart(data, field="image"):
+    boundary = "zooboundary7"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"d.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return body, {**AUTH, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_classify_answers_what_zoo_classify_answers(classify_server, classifier_export, tmp_path):
+    images, _ = make_images(3, (28, 28), 1)
+    paths = []
+    for index, image in enumerate(images):
+        paths.append(tmp_path / f"digit{index}.png")
+        Image.fromarray(255 - image if index else image).save(paths[-1])  # dark on light too: inverted alike
+    made = run_zoo("classify", *paths, "--model", classifier_export, "--top", 3, "--json")
+    assert made.returncode == 0, made.stderr
+    for index, (path, expected) in enumerate(zip(paths, json.loads(made.stdout)["results"])):
+        if index == 0:  # a multipart upload, as a browser's form sends it
+            answer = request(classify_server, "POST", "/classify?top=3&model=digits", *multipart(path.read_bytes()))
+        else:
+            answer = request(classify_server, "POST", "/classify?top=3", path.read_bytes(),
+                             {**AUTH, "Content-Type": "image/png"})
+        assert answer[0] == 200, answer[2]
+        assert json.loads(answer[2]) == {"model": "digits", **{key: value for key, value in expected.items()
+                                                                if key != "file"}}
+    status, _, body = request(classify_server, "POST", "/classify", paths[0].read_bytes())
+    assert status == 200 and len(json.loads(body)["top"]) == 1
+    assert 'endpoint="classify",model="digits"' in request(classify_server, "GET", "/metrics")[2].decode()
+
+
+def test_classify_refusals_are_one_line_json(classify_server, tmp_path):
+    assert_json_error(request(classify_server, "POST", "/classify", b"this is not an image"), 400, "not an image")
+    assert_json_error(request(classify_server, "POST", "/classify", b""), 400, "no image")
+    assert_json_error(request(classify_server, "POST", "/classify", *multipart(b"x", field="photo")), 400,
+                      "field named 'image'")
+    assert_json_error(request(classify_server, "POST", "/classify?model=nope", b"x"), 404, "unknown model 'nope'",
+                      "digits, clock")
+    assert_json_error(request(classify_server, "POST", "/classify?model=clock", b"x"), 400, "not a classifier")
+    assert_json_error(request(classify_server, "POST", "/classify?top=11", b"x"), 400, "top must be between 1 and 10")
+    assert_json_error(request(classify_server, "POST", "/classify", b"x", headers={}), 401)
+    assert_json_error(request(classify_server, "GET", "/classify"), 405)
+    faces_only = Server(tmp_path, "--model", "faces", "--quiet")
+    try:
+        assert_json_error(request(faces_only, "POST", "/classify", b"x"), 404, "no classifier")
+    finally:
+        faces_only.stop()
 
 
 # ----------------------------------------------------------------------------- refusals

@@ -46,12 +46,20 @@ def classification_data(entry, config, path=None, seed=42, limit=None, arrays=No
 
 
 def describe_classifier(entry, config):
-    """The model card's ``decode``: the class is the argmax of ``probabilities``."""
-    return {
+    """The model card's ``decode``: the class is the argmax of ``probabilities``.
+
+    MNIST and Fashion-MNIST are light figures on black, so their cards also say
+    ``polarity: light_on_dark`` under ``preprocessing``: serve inverts a picture drawn
+    dark on light (a digit on white paper) before classifying it.
+    """
+    described = {
         "kind": "argmax",
         "output": "probabilities",
         "class_names": list(datasets.info_of(entry.dataset).class_names),
     }
+    if entry.dataset in ("mnist", "fashion_mnist"):
+        described["preprocessing"] = {"polarity": "light_on_dark"}
+    return described
 
 
 def _compile(model, optimizer, label_smoothing=0.0):

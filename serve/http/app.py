@@ -11,6 +11,8 @@ Endpoints (docs/deploy.md has curl examples):
   ``zoo predict-time --json`` reads it, plus the dial's ``box`` found by
   :func:`serve.locate.find_and_read`; like ``predict-time``, a reader with keypoints reads
   the dial it found (``?find=0``: the centred square as it stands).
+- ``POST /classify[?model=NAME&top=K]``: an image (as for ``/time``) classified as
+  ``zoo classify --json`` classifies it: one of its results, with the model's name.
 - ``GET /faces.png?count=N&seed=S[&columns=C]`` and
   ``GET /interpolate.png?seeds=A,B&steps=K&spherical=0|1``: the PNGs ``zoo generate-faces``
   and ``zoo interpolate`` write for the same arguments, byte for byte.
@@ -31,7 +33,7 @@ import urllib.parse
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from serve import generate, predict
+from serve import classifier, generate, predict
 from serve import images as imaging
 from serve import models as serving
 from serve.http import batching, guards, oip
@@ -74,6 +76,10 @@ class Served:
     @property
     def is_image(self):
         return self.model.kind in serving.IMAGE_KINDS
+
+    @property
+    def is_classifier(self):
+        return serving.is_image_classifier(self.model.card)
 
     def metadata(self):
         return {"name": self.name, "versions": [VERSION], "platform": "onnxruntime_onnx",
@@ -123,7 +129,7 @@ def _clean(name, spec):
 def load_models(settings):
     """The models to serve, sessions open: ``{name: Served}``.
 
-    With no ``--model``, the release models present (clock, faces).
+    With no ``--model``, the release models present (clock, faces, mnist, cifar10).
 
     Raises:
         ZooError: a model cannot be loaded, two have one name, or there are none.
@@ -253,6 +259,8 @@ def create_app(settings, served=None):
 
     default_clock = "clock" if "clock" in served and served["clock"].is_clock else default_of(lambda item: item.is_clock)
     default_image = "faces" if "faces" in served and served["faces"].is_image else default_of(lambda item: item.is_image)
+    default_classifier = ("mnist" if "mnist" in served and served["mnist"].is_classifier
+                          else default_of(lambda item: item.is_classifier))
 
     def lookup(name):
         item = served.get(name)
@@ -354,6 +362,23 @@ def create_app(settings, served=None):
         data = await image_body(request)
         return JSONResponse(await run_in_threadpool(read_clock, item, data, find))
 
+    def classify_upload(item, data, top):
+        with tempfile.NamedTemporaryFile(prefix="zoo-serve-", suffix=".upload") as file:
+            file.write(data)
+            file.flush()
+            upload = imaging.Item("upload", pathlib.Path(file.name))
+            ((_, result),) = classifier.classify(item.session, item.model, [upload], top=top)
+        if "error" in result:
+            raise imaging.ImageError(result["error"])
+        return {"model": item.name, **result}
+
+    @_answers
+    async def classify_image(request):
+        item = chosen(request, default_classifier, lambda served_item: served_item.is_classifier, "classifier")
+        top = _integer(request, "top", 1, 1, len(classifier.class_names(item.model)))
+        data = await image_body(request)
+        return JSONResponse(await run_in_threadpool(classify_upload, item, data, top))
+
     def faces_png(item, count, seed, columns):
         generate.check_count(count, item.model, option="count")
         z = imagegrid.latent_samples(count, generate.latent_dim(item.model), seed=seed)
@@ -423,7 +448,7 @@ def create_app(settings, served=None):
         Route("/v2/models/{name}/versions/{version}/ready", model_ready),
         Route("/v2/models/{name}/infer", infer, methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
-        Route("/time", read_time, methods=["POST"]),
+        Route("/time", read_time, methods=["POST"]), Route("/classify", classify_image, methods=["POST"]),
         Route("/faces.png", faces), Route("/interpolate.png", interpolate),
         Route("/metrics", metrics), Route("/", page), Route("/index.html", page), Route("/app.js", script),
     ]
@@ -453,7 +478,8 @@ def create_app(settings, served=None):
             if rest[:1] == ["versions"]:
                 rest = rest[2:]
             return {(): "model_metadata", ("ready",): "model_ready", ("infer",): "infer"}.get(tuple(rest), "other"), model
-        known = {"/time": ("time", default_clock), "/faces.png": ("faces", default_image),
+        known = {"/time": ("time", default_clock), "/classify": ("classify", default_classifier),
+                 "/faces.png": ("faces", default_image),
                  "/interpolate.png": ("interpolate", default_image)}
         if path in known:
             endpoint, model = known[path]

@@ -18,8 +18,8 @@ MAX_WINDOW_MS = 1000.0
                    "(then give a --token).")
 @click.option("--port", type=int, default=8000, show_default=True, help="TCP port to listen on.")
 @click.option("--model", "specs", multiple=True, metavar="NAME|FILE",
-              help="A model to serve (repeatable): a release name (clock, faces), a model.onnx or an export "
-                   "folder, or NAME=PATH to name it [default: the release models].")
+              help="A model to serve (repeatable): a release name (clock, faces, mnist, cifar10), a model.onnx or an "
+                   "export folder, or NAME=PATH to name it [default: the release models].")
 @click.option("--token", default=None, metavar="TOKEN",
               help=f"Require 'Authorization: Bearer TOKEN' on every request but the health checks and the page "
                    f"[default: ${TOKEN_ENV}, else none].")
@@ -33,7 +33,7 @@ MAX_WINDOW_MS = 1000.0
 @click.option("--quiet", is_flag=True, help="No access log.")
 def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body_mb, provider, quiet):
     """Serve the models over HTTP: the Open Inference Protocol (KServe v2, as Triton
-    speaks it), clock reading, face pictures, Prometheus metrics and a page to try them.
+    speaks it), clock reading, image classes, face pictures, Prometheus metrics and a page to try them.
 
     \b
     Endpoints:
@@ -42,6 +42,7 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
       GET  /v2/models/NAME                inputs and outputs (FP32, -1 for the batch)
       POST /v2/models/NAME/infer          JSON tensors in, JSON tensors out (batched)
       POST /time[?find=1]                 an image in; time, confidence, sure, the dial's box
+      POST /classify[?model=NAME&top=K]   an image in; class, probability, the K likeliest (zoo classify)
       GET  /faces.png?count=N&seed=S      as zoo generate-faces --count N --seed S
       GET  /interpolate.png?seeds=A,B&steps=K&spherical=1    as zoo interpolate
       GET  /metrics                       Prometheus text: requests, errors, latency
