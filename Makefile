@@ -3,6 +3,8 @@
 #   make demo          render clocks, train a reader, export it, read the time
 #   make test          the test suite (fast; `make test-slow` adds real training)
 #   make bench         serving latency (onnxruntime vs Keras), cold start, training throughput with XLA on and off
+#   make serve-bench   zoo serve under load: cold start, /time latency, 32 clients, memory, batched infer
+#   make page-screenshots   docs/page-*.png: zoo serve's page in headless chromium
 #   make release       the release models in serve/release/ (trains first if artifacts/ lacks them)
 #   make train-ENTRY   e.g. make train-mnist_cnn DATA=../shared/datasets/mnist.npz ARGS="--epochs 3"
 #   make tune-ENTRY    e.g. make tune-mnist_mlp ARGS="--study optimizers"
@@ -19,7 +21,7 @@ DATA ?=
 ARGS ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: install node-runtime test test-slow demo bench release list clean help study-task1 study-mnist_mlp study-mnist_cnn study-cifar10
+.PHONY: install node-runtime test-tools test test-slow demo bench serve-bench page-screenshots release list clean help study-task1 study-mnist_mlp study-mnist_cnn study-cifar10
 
 help:
 	@sed -n '1,/^$$/p' Makefile
@@ -41,10 +43,31 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --prefix $(NODE_DIR)
 	@touch $(NODE_STAMP)
 
-test: install $(NODE_STAMP)
+# What only the tests use, beyond setup.cfg's [test] extra:
+# - Triton's Python client: the tests talk to zoo serve with its HTTP client and parse
+#   zoo triton-repository's configs with its model_config_pb2. It pins ml-dtypes<=0.5.4,
+#   older than TensorFlow's (whose newer ml-dtypes has the bfloat16 it uses), so it goes in
+#   with --no-deps beside the packages its HTTP client imports (grpcio and protobuf come
+#   with TensorFlow); the last line checks that TensorFlow and both still import.
+# - Playwright (its driver ships in the wheel) and Debian's chromium, for the page test:
+#   apt-get runs only as root and when chromium is missing; without it that test skips.
+TRITONCLIENT ?= tritonclient==2.73.0
+TEST_STAMP := $(VENV)/.test-tools-stamp
+test-tools: $(TEST_STAMP)
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(TRITONCLIENT)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "python-rapidjson>=0.9.1" \
+		"geventhttpclient>=2.3.3" "playwright>=1.45,<2"
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "no chromium (apt-get needs root): the page test will skip"
+	TF_CPP_MIN_LOG_LEVEL=3 $(BIN)/python -c "import tensorflow, tritonclient.http, tritonclient.grpc.model_config_pb2, playwright.sync_api"
+	@touch $@
+
+test: install $(NODE_STAMP) $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-slow: install $(NODE_STAMP)
+test-slow: install $(NODE_STAMP) $(TEST_STAMP)
 	$(BIN)/python -m pytest -q --run-slow
 
 list: install
@@ -55,6 +78,13 @@ demo: install
 
 bench: install
 	$(ZOO) bench --train $(ARGS)
+
+# Starts zoo serve itself on loopback; writes serve-bench.json and .csv. Run it on an idle machine.
+serve-bench: install
+	$(ZOO) serve-bench $(ARGS)
+
+page-screenshots: install $(TEST_STAMP)
+	$(BIN)/python tests/page_browser.py docs
 
 # serve/release/{clock,faces}.onnx + .card.json, each trained first (when its run folder under
 # artifacts/ is empty) with the recipe export/release.py declares, e.g.

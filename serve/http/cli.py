@@ -119,4 +119,61 @@ def _listen(host, port, errors):
     return listener
 
 
-COMMANDS = [serve_command]
+@click.command("serve-bench", cls=_Command)
+@click.option("--clients", type=int, default=32, show_default=True, help="Concurrent clients of the load phase.")
+@click.option("--seconds", type=float, default=10.0, show_default=True, help="How long the load phase lasts.")
+@click.option("--requests", type=int, default=200, show_default=True,
+              help="POST /time requests of the one client (p50, p99), after 10 warm-up requests.")
+@click.option("--batch", type=int, default=32, show_default=True,
+              help="Rows of the /v2/models/clock/infer requests timed against onnxruntime in this process.")
+@click.option("--infer-repeats", type=int, default=20, show_default=True, help="Timed infer requests of each kind.")
+@click.option("--serve-arg", "serve_args", multiple=True, metavar="ARG",
+              help="An option for the zoo serve started (repeatable), e.g. --serve-arg=--max-batch=32.")
+@click.option("--out", default="serve-bench.json", show_default=True, metavar="FILE.json",
+              help="Where to write the figures (JSON, and the same as CSV beside it).")
+def serve_bench(clients, seconds, requests, batch, infer_repeats, serve_args, out):
+    """Load-test and benchmark zoo serve: it starts the server itself, on loopback.
+
+    Measures the cold start (process start to /v2/health/ready), POST /time latency
+    for one client (p50, p99) on a rendered clock PNG, throughput with --clients
+    concurrent clients for --seconds (requests/s against one client, failed and
+    wrong answers), the server's RSS before and after, and /v2/models/clock/infer at
+    --batch rows (binary tensors and JSON) against onnxruntime in this process on
+    the same batch. Writes FILE.json and FILE.csv; exits 1 if any request failed.
+    Run it on an idle machine: the figures carry the load average.
+
+    \b
+    Examples:
+      zoo serve-bench
+      zoo serve-bench --clients 8 --seconds 3 --requests 50 --out /tmp/quick.json
+    """
+    from serve.http import loadtest
+    from zoo import errors
+
+    for option, value, low, high in (("--clients", clients, 1, 1024), ("--requests", requests, 1, 1_000_000),
+                                     ("--batch", batch, 1, MAX_BATCH), ("--infer-repeats", infer_repeats, 1, 10_000)):
+        if not low <= value <= high:
+            raise errors.ZooError(f"{option} must be between {low} and {high}; received {value}")
+    if not 0.1 <= seconds <= 3600:
+        raise errors.ZooError(f"--seconds must be between 0.1 and 3600; received {seconds:g}")
+    if not out.lower().endswith(".json"):
+        raise errors.ZooError(f"--out must name a .json file (the .csv goes beside it); received {out!r}")
+    try:
+        report = loadtest.run(clients=clients, duration=seconds, requests=requests, batch=batch,
+                              infer_repeats=infer_repeats, serve_args=serve_args,
+                              log=lambda message: click.echo(message, err=True))
+        written = loadtest.write(report, out)
+    except OSError as error:
+        raise errors.ZooError(f"{error.filename}: {error.strerror}" if error.filename else str(error)) from None
+    click.echo(loadtest.describe(report))
+    click.echo(f"wrote {written[0]} and {written[1]}")
+    if report["failed_requests"] or report["wrong_readings"]:
+        click.echo(f"Error: {report['failed_requests']} requests failed and {report['wrong_readings']} answers "
+                   f"differed under load (see {out})", err=True)
+        sys.exit(1)
+
+
+# zoo triton-repository writes what Triton and KServe serve the same models from.
+from serve.triton import triton_repository  # noqa: E402 (click only, like this module)
+
+COMMANDS = [serve_command, serve_bench, triton_repository]

@@ -1,0 +1,439 @@
+"""``zoo serve-bench``: a load test and the serving benchmark of ``zoo serve``.
+
+It starts ``zoo serve`` as a subprocess and measures, over loopback:
+
+- cold start: from the process's start to the first 200 from ``/v2/health/ready``;
+- ``POST /time`` latency for one client (p50, p99 over N requests of a rendered clock
+  PNG, on one keep-alive connection);
+- throughput with C concurrent clients for D seconds: requests per second, failed
+  requests, answers that differ from the one client's reading, compared to one client;
+- the server's resident memory (RSS) when ready and after each phase (growth in %);
+- ``POST /v2/models/clock/infer`` at batch B (Triton's binary tensor extension, and
+  plain JSON) against onnxruntime called in this process on the same batch, and
+  whether their outputs are the same.
+
+Every request's answer is checked; the command exits 1 if any failed. numpy, Pillow,
+onnxruntime and the standard library only (``http.client`` threads), never TensorFlow.
+Figures are only meaningful on an idle machine: the load average goes with them.
+"""
+
+import concurrent.futures
+import csv
+import http.client
+import json
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from zoo import errors
+
+READY_TIMEOUT = 180.0
+URL_PATTERN = re.compile(r"http://(127\.0\.0\.1|\[::1\]|localhost):(\d+)/")
+
+
+class ServerProcess:
+    """``zoo serve --port 0 ARGS`` in a subprocess, on loopback.
+
+    ``cold_start_seconds`` is the time from the process's start to the first 200 from
+    ``/v2/health/ready``. Use as a context manager; leaving it sends SIGTERM (graceful)
+    and kills the server only if it has not stopped 30 s later.
+    """
+
+    def __init__(self, args=(), env=None, log_path=None, timeout=READY_TIMEOUT):
+        self.args, self.timeout = list(map(str, args)), timeout
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("ZOO_SERVE_TOKEN", None)  # the token, if any, comes from args
+        self._own_log = log_path is None
+        self.log_path = pathlib.Path(log_path or tempfile.mkstemp(prefix="zoo-serve-", suffix=".log")[1])
+        self.process, self.url, self.port, self.cold_start_seconds = None, None, None, None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _failure(self, what):
+        lines = [line for line in self.log_text().strip().splitlines() if line.strip()]
+        last = lines[-1] if lines else "no output"
+        self.stop()
+        return errors.ZooError(f"zoo serve {what}: {last[:300]}")
+
+    def start(self):
+        command = [sys.executable, "-m", "zoo.cli", "serve", "--host", "127.0.0.1", "--port", "0", *self.args]
+        with open(self.log_path, "wb") as log:
+            started = time.perf_counter()
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            env=self.env)
+        deadline = started + self.timeout
+        while self.url is None:
+            if self.process.poll() is not None:
+                raise self._failure(f"exited with code {self.process.returncode}")
+            found = URL_PATTERN.search(self.log_text())
+            if found:
+                self.port = int(found.group(2))
+                self.url = f"http://127.0.0.1:{self.port}"
+            elif time.perf_counter() > deadline:
+                raise self._failure(f"printed no address in {self.timeout:g} s")
+            else:
+                time.sleep(0.005)
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/v2/health/ready")
+                if connection.getresponse().status == 200:
+                    self.cold_start_seconds = time.perf_counter() - started
+                    connection.close()
+                    return self
+                connection.close()
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise self._failure(f"exited with code {self.process.returncode}")
+            if time.perf_counter() > deadline:
+                raise self._failure(f"was not ready in {self.timeout:g} s")
+            time.sleep(0.005)
+
+    def rss_megabytes(self):
+        """The server's resident memory in MB (Linux /proc), or None."""
+        try:
+            for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._own_log:
+            self.log_path.unlink(missing_ok=True)
+
+
+def _summary(seconds):
+    if not seconds:
+        return {"p50_ms": None, "p99_ms": None, "mean_ms": None, "requests": 0}
+    values = np.asarray(seconds) * 1000.0
+    return {"p50_ms": round(float(np.percentile(values, 50)), 2), "p99_ms": round(float(np.percentile(values, 99)), 2),
+            "mean_ms": round(float(values.mean()), 2), "requests": int(len(values))}
+
+
+def _post(connection, path, body, headers):
+    connection.request("POST", path, body, headers)
+    answer = connection.getresponse()
+    return answer.status, answer.getheaders(), answer.read()
+
+
+def _reading(status, body):
+    """The time a /time answer gives, or None for a failure."""
+    if status != 200:
+        return None
+    try:
+        return json.loads(body)["time"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def one_client(port, image, requests, warmup=10, headers=None):
+    """``(latency summary, the reading, failures, requests per second)`` of one client
+    sending ``image`` to ``POST /time`` ``requests`` times on one keep-alive connection."""
+    headers = {"Content-Type": "image/png", **(headers or {})}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    failures, expected = 0, None
+    for _ in range(warmup):
+        status, _, body = _post(connection, "/time", image, headers)
+        expected = expected or _reading(status, body)
+    seconds = []
+    started = time.perf_counter()
+    for _ in range(requests):
+        begun = time.perf_counter()
+        try:
+            status, _, body = _post(connection, "/time", image, headers)
+        except (OSError, http.client.HTTPException):
+            failures += 1
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            continue
+        reading = _reading(status, body)
+        if reading is None:
+            failures += 1
+            continue
+        seconds.append(time.perf_counter() - begun)
+        expected = expected or reading
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return _summary(seconds), expected, failures, round(len(seconds) / elapsed, 2)
+
+
+def many_clients(port, image, clients, duration, expected, headers=None):
+    """Throughput of ``clients`` threads, each on its own keep-alive connection, sending
+    ``image`` to ``POST /time`` for ``duration`` seconds; every answer is checked."""
+    headers = {"Content-Type": "image/png", **(headers or {})}
+    start_line = threading.Barrier(clients + 1)
+    stop_at = [None]
+
+    def client(_):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        seconds, failed, wrong, messages = [], 0, 0, []
+        start_line.wait()
+        while time.perf_counter() < stop_at[0]:
+            begun = time.perf_counter()
+            try:
+                status, _, body = _post(connection, "/time", image, headers)
+            except (OSError, http.client.HTTPException) as error:
+                failed += 1
+                messages.append(f"{type(error).__name__}: {error}"[:200])
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            took = time.perf_counter() - begun
+            reading = _reading(status, body)
+            if reading is None:
+                failed += 1
+                messages.append(f"HTTP {status}: {body[:160]!r}")
+                continue
+            seconds.append(took)
+            if expected is not None and reading != expected:
+                wrong += 1
+        connection.close()
+        return seconds, failed, wrong, messages[:3]
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(client, index) for index in range(clients)]
+        started = time.perf_counter()
+        stop_at[0] = started + duration  # read by the clients once the barrier lets them go
+        start_line.wait()
+        results = [future.result() for future in futures]
+    elapsed = time.perf_counter() - started
+    seconds = [value for result in results for value in result[0]]
+    return {
+        "clients": clients, "seconds": round(elapsed, 2),
+        "requests_per_second": round(len(seconds) / elapsed, 2),
+        "answered": len(seconds),
+        "failed": sum(result[1] for result in results),
+        "wrong_readings": sum(result[2] for result in results),
+        "latency": _summary(seconds),
+        "first_failures": [message for result in results for message in result[3]][:5],
+    }
+
+
+def clock_batch(model, count, seed=2026, size=128):
+    """``count`` rendered clocks, preprocessed as the card says: float32 NHWC."""
+    from PIL import Image
+
+    from serve import images as imaging
+    from serve import predict
+    from zoo.clocks import clockface
+
+    pictures, _ = clockface.render_batch(count, seed=seed, size=size)
+    preprocessing = predict.effective_preprocessing(model.card)
+    with tempfile.TemporaryDirectory(prefix="zoo-serve-bench-") as folder:
+        rows = []
+        for index, picture in enumerate(pictures):
+            path = pathlib.Path(folder) / f"clock_{index:03d}.png"
+            Image.fromarray(picture).save(path)
+            rows.append(imaging.load(path, preprocessing))
+    return np.stack(rows).astype(np.float32)
+
+
+def infer_request(input_name, batch, outputs, binary):
+    """``(body, headers)`` of an Open Inference Protocol request for ``batch``."""
+    tensor = {"name": input_name, "shape": list(batch.shape), "datatype": "FP32"}
+    wanted = [{"name": name, "parameters": {"binary_data": binary}} for name in outputs]
+    if not binary:
+        head = json.dumps({"inputs": [{**tensor, "data": batch.ravel().tolist()}], "outputs": wanted}).encode()
+        return head, {"Content-Type": "application/json"}
+    raw = np.ascontiguousarray(batch, dtype="<f4").tobytes()
+    head = json.dumps({"inputs": [{**tensor, "parameters": {"binary_data_size": len(raw)}}],
+                       "outputs": wanted}).encode()
+    return head + raw, {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
+
+
+def infer_outputs(status, headers, body):
+    """``{name: array}`` of an inference answer (JSON or binary tensors)."""
+    if status != 200:
+        raise errors.ZooError(f"infer answered HTTP {status}: {body[:200]!r}")
+    length = dict((key.lower(), value) for key, value in headers).get("inference-header-content-length")
+    head, tail = (body[:int(length)], body[int(length):]) if length else (body, b"")
+    arrays, offset = {}, 0
+    for tensor in json.loads(head)["outputs"]:
+        size = (tensor.get("parameters") or {}).get("binary_data_size")
+        if size is None:
+            values = np.asarray(tensor["data"], np.float32)
+        else:
+            values = np.frombuffer(tail[offset:offset + size], "<f4")
+            offset += size
+        arrays[tensor["name"]] = values.reshape(tensor["shape"])
+    return arrays
+
+
+def infer_versus_onnxruntime(port, model, session, batch, repeats, headers=None, warmup=2):
+    """``POST /v2/models/clock/infer`` at ``len(batch)`` rows (binary and JSON) against
+    ``session.run`` on the same batch here: p50/p99 and the largest output difference."""
+    from serve import predict
+
+    input_name = model.card["inputs"][0]["name"]
+    names = [output.name for output in session.get_outputs()]
+    expected = dict(zip(names, predict.run_session(session, model, names, {input_name: batch})))
+    result = {"batch": int(len(batch)), "repeats": repeats}
+    timings = []
+    for _ in range(warmup):
+        predict.run_session(session, model, names, {input_name: batch})
+    for _ in range(repeats):
+        begun = time.perf_counter()
+        predict.run_session(session, model, names, {input_name: batch})
+        timings.append(time.perf_counter() - begun)
+    result["onnxruntime_in_process"] = _summary(timings)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    failures = 0
+    for kind, binary in (("http_binary", True), ("http_json", False)):
+        body, request_headers = infer_request(input_name, batch, names, binary)
+        request_headers.update(headers or {})
+        timings, difference = [], 0.0
+        for index in range(warmup + repeats):
+            begun = time.perf_counter()
+            try:
+                answer = _post(connection, "/v2/models/clock/infer", body, request_headers)
+                outputs = infer_outputs(*answer)
+            except (OSError, http.client.HTTPException, errors.ZooError, ValueError, KeyError):
+                failures += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                continue
+            if index >= warmup:
+                timings.append(time.perf_counter() - begun)
+            difference = max([difference] + [float(np.max(np.abs(outputs[name] - expected[name]))) for name in names])
+        result[kind] = {**_summary(timings), "request_megabytes": round(len(body) / 1e6, 2),
+                        "max_abs_difference": difference}
+        if result[kind]["p50_ms"] and result["onnxruntime_in_process"]["p50_ms"]:
+            result[kind]["over_in_process_p50"] = round(result[kind]["p50_ms"] / result["onnxruntime_in_process"]["p50_ms"], 2)
+    connection.close()
+    result["failed"] = failures
+    return result
+
+
+def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, serve_args=(), log=None):
+    """The whole benchmark; returns its report (a dict)."""
+    from PIL import Image
+
+    from serve import bench, models
+    from zoo.clocks import clockface
+
+    log = log or (lambda message: None)
+    model, session = models.load("clock", provider="auto", require="clock")
+    picture, _ = clockface.render_batch(1, seed=3, size=128)
+    with tempfile.TemporaryDirectory(prefix="zoo-serve-bench-") as folder:
+        path = pathlib.Path(folder) / "clock.png"
+        Image.fromarray(picture[0]).save(path)
+        image = path.read_bytes()
+    inputs = clock_batch(model, batch)
+    report = {"machine": bench.machine_facts(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "settings": {"clients": clients, "seconds": duration, "requests": requests, "batch": batch,
+                           "infer_repeats": infer_repeats, "serve_args": list(map(str, serve_args)),
+                           "image": f"zoo.clocks.clockface.render_batch(1, seed=3, size=128), PNG, {len(image)} bytes"}}
+    log("[serve-bench] starting zoo serve")
+    with ServerProcess(["--quiet", *serve_args]) as server:
+        report["cold_start_seconds"] = round(server.cold_start_seconds, 3)
+        rss = {"ready": server.rss_megabytes()}
+        log(f"[serve-bench] ready in {server.cold_start_seconds:.2f} s; one client, {requests} POST /time")
+        latency, expected, failed, per_second = one_client(server.port, image, requests)
+        report["one_client"] = {"latency": latency, "failed": failed, "requests_per_second": per_second,
+                                "reading": expected}
+        rss["after_one_client"] = server.rss_megabytes()
+        log(f"[serve-bench] {clients} clients for {duration:g} s")
+        report["concurrent"] = many_clients(server.port, image, clients, duration, expected)
+        rss["after_concurrent"] = server.rss_megabytes()
+        if per_second:
+            report["concurrent"]["over_one_client"] = round(report["concurrent"]["requests_per_second"] / per_second, 2)
+        log(f"[serve-bench] /v2/models/clock/infer at batch {batch} x{infer_repeats} against onnxruntime here")
+        report["infer"] = infer_versus_onnxruntime(server.port, model, session, inputs, infer_repeats)
+        rss["after_infer"] = server.rss_megabytes()
+    report["server_rss_megabytes"] = rss
+    if rss["ready"] and rss["after_concurrent"] and rss["after_one_client"]:
+        report["rss_growth_percent"] = {
+            "ready_to_end": round(100.0 * (rss["after_infer"] - rss["ready"]) / rss["ready"], 1),
+            "under_load": round(100.0 * (rss["after_concurrent"] - rss["after_one_client"]) / rss["after_one_client"], 1),
+        }
+    report["failed_requests"] = (report["one_client"]["failed"] + report["concurrent"]["failed"]
+                                 + report["infer"]["failed"])
+    report["wrong_readings"] = report["concurrent"]["wrong_readings"]
+    report["machine"]["load_average_at_end"] = bench.machine_facts().get("load_average")
+    return report
+
+
+def flat_rows(report, prefix=""):
+    """``[(figure, value)]``: the report's numbers, keys joined with dots (for the CSV)."""
+    rows = []
+    for key, value in report.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += flat_rows(value, name + ".")
+        elif isinstance(value, (int, float, str)) or value is None:
+            rows.append((name, value))
+    return rows
+
+
+def write(report, out):
+    """``out`` (JSON) and the same figures as ``figure,value`` rows beside it (.csv)."""
+    from zoo.common import files
+
+    out = pathlib.Path(out)
+    files.write_json(out, report)
+    table = out.with_suffix(".csv")
+    partial = files.temporary_path(table)
+    try:
+        with open(partial, "w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["figure", "value"])
+            writer.writerows(flat_rows({key: value for key, value in report.items() if key != "machine"}))
+        os.replace(partial, table)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out, table
+
+
+def describe(report):
+    """The figures as a few lines of text."""
+    one, many, infer = report["one_client"], report["concurrent"], report["infer"]
+    rss = report["server_rss_megabytes"]
+    growth = report.get("rss_growth_percent") or {}
+    lines = [
+        f"cold start to ready        {report['cold_start_seconds']:.2f} s",
+        f"POST /time, one client     p50 {one['latency']['p50_ms']} ms, p99 {one['latency']['p99_ms']} ms, "
+        f"{one['requests_per_second']} req/s ({one['latency']['requests']} requests, {one['failed']} failed)",
+        f"POST /time, {many['clients']} clients     {many['requests_per_second']} req/s "
+        f"(x{many.get('over_one_client', '-')} one client), p50 {many['latency']['p50_ms']} ms, "
+        f"p99 {many['latency']['p99_ms']} ms; {many['latency']['requests']} answered in {many['seconds']} s, "
+        f"{many['failed']} failed, {many['wrong_readings']} wrong",
+        f"server RSS                 {rss.get('ready')} MB ready, {rss.get('after_one_client')} after one client, "
+        f"{rss.get('after_concurrent')} after the load, {rss.get('after_infer')} at the end "
+        f"(under load {growth.get('under_load', '-')}%, overall {growth.get('ready_to_end', '-')}%)",
+        f"infer at batch {infer['batch']:<3}         onnxruntime here p50 {infer['onnxruntime_in_process']['p50_ms']} ms; "
+        + "; ".join(f"{kind.replace('_', ' ')} p50 {infer[kind]['p50_ms']} ms (x{infer[kind].get('over_in_process_p50', '-')}, "
+                    f"{infer[kind]['request_megabytes']} MB, max diff {infer[kind]['max_abs_difference']:.1e})"
+                    for kind in ("http_binary", "http_json")),
+        f"machine                    load average {report['machine'].get('load_average')} at the start, "
+        f"{report['machine'].get('load_average_at_end')} at the end; {report['machine'].get('cpus_usable')} cores usable",
+    ]
+    return "\n".join(lines)
