@@ -180,3 +180,21 @@ def test_results_lists_runs_with_the_commands_that_made_them(tmp_path):
         ", then zoo upright --reader RUN --upright a --upright b --prior-weight 0.7"
     assert rows["joined"]["train_minutes"] == 15.0
     assert "| clock_polar | test_cse_mean | 20.0000 |" in results.markdown([rows["joined"]])
+
+
+def test_a_resumed_schedule_continues_from_the_restored_step():
+    # BackupAndRestore restores the optimiser's step count after the schedule's
+    # on_train_begin; the schedule must continue from it, not from 0.
+    import keras
+
+    entry = training.registry.get("mnist_mlp")
+    model = entry.build(entry.resolve(entry.tiny))
+    model.optimizer.build(model.trainable_variables)
+    Schedule, _ = training.callbacks_module()
+    schedule = Schedule("cosine", total_steps=10)
+    schedule.set_model(model)
+    schedule.on_train_begin()
+    model.optimizer.iterations.assign(5)  # as a restore does
+    schedule.on_train_batch_begin(0)
+    peak = schedule.peak
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.5 * peak)

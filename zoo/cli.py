@@ -115,7 +115,11 @@ data_option = click.option(
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: artifacts/ENTRY].")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on N examples only (a fixed random subset for classifiers).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, precision, out, limit, quiet):
+@click.option("--distributed", is_flag=True,
+              help="Train on several machines (MultiWorkerMirroredStrategy): run the same command on each, with "
+              "TF_CONFIG giving the cluster and the machine's task; the batch size is global; the chief alone "
+              "writes --out (docs/scaling.md).")
+def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, precision, out, limit, quiet, distributed):
     """Train ENTRY and write its run folder (model, hparams, history, metrics, plots).
 
     \b
@@ -124,14 +128,19 @@ def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, preci
       zoo train mnist_cnn --hp optimizer=adam --epochs 12
       zoo train cifar10_airbench --data cifar10-jpg.zip --out runs/air
       zoo train clock_polar --recipe demo
+      TF_CONFIG='{"cluster": ..., "task": ...}' zoo train mnist_cnn --distributed   (on each machine)
     """
     quiet_tensorflow()
     from zoo import training
 
     result = training.train(
         entry, data=data, epochs=epochs, overrides=overrides, hparams_file=hparams_file, seed=seed, jit=jit,
-        out=out, limit=limit, verbose=2 if quiet else 1, precision=precision, recipe=recipe,
+        out=out, limit=limit, verbose=2 if quiet else 1, precision=precision, recipe=recipe, distributed=distributed,
     )
+    if result["path"] is None:  # a worker other than the chief: the chief writes the run
+        click.echo(f"[zoo] {entry}: trained with the chief in {result['train_seconds']:.0f} s; "
+                   "the chief writes the run")
+        return
     click.echo(f"[zoo] {entry}: {json.dumps(result['metrics'])}")
     click.echo(f"[zoo] {result['train_seconds']:.0f} s of training, {result['samples_per_second']:.0f} samples/s, "
                f"jit_compile={result['jit_compile']}, {result['precision']}; wrote {result['path']}")

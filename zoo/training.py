@@ -10,9 +10,12 @@ figures), ``run.json`` (compile state, timing, throughput, machine, data),
 The run is written into ``<out>.partial`` and renamed into place when it is
 complete, so an interrupted run never leaves a half-written model where a good
 one was; the same command resumes it from Keras' ``BackupAndRestore`` state.
+Under ``distributed`` (:mod:`zoo.distributed`) the chief writes the run so; the
+other workers back up into a folder of their own, removed when training ends.
 """
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -192,10 +195,13 @@ def callbacks_module():
         def on_train_begin(self, logs=None):
             if self.peak is None:
                 self.peak = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            # Resumed runs start at the optimiser's iteration count.
-            self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self.step = None
 
         def on_train_batch_begin(self, batch, logs=None):
+            if self.step is None:
+                # Resumed runs start at the optimiser's iteration count, which BackupAndRestore
+                # (after this callback) restores in its own on_train_begin.
+                self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             factor = learning_rate_factor(self.schedule, min(1.0, self.step / self.total_steps))
             self.model.optimizer.learning_rate.assign(self.peak * factor)
             self.step += 1
@@ -272,7 +278,7 @@ def write_json(path, data):
 
 def train(
     name, data=None, epochs=None, overrides=(), hparams_file=None, seed=42, jit="auto", out=None,
-    limit=None, verbose=1, plots=True, precision="float32", recipe=None,
+    limit=None, verbose=1, plots=True, precision="float32", recipe=None, distributed=False,
 ):
     """Train a registry entry and write its run folder.
 
@@ -291,19 +297,40 @@ def train(
         plots: write ``learning_curves.png``.
         precision: ``float32`` | ``mixed_bfloat16`` | ``auto`` (:func:`resolve_precision`).
         recipe: a named recipe of the entry (``Entry.recipes``) under the other overrides.
+        distributed: train on the cluster of ``TF_CONFIG`` with MultiWorkerMirroredStrategy
+            (:mod:`zoo.distributed`); the entry's batch size is the global batch.
 
     Returns:
         dict: the run's summary (``run.json``'s content, with ``metrics`` and ``path``).
+        A worker other than the chief writes no run: its summary has ``path`` and
+        ``metrics`` None and the ``weights_sha256`` it trained to.
+
+    Raises:
+        ZooError: bad settings or data; under ``distributed``, a missing or malformed
+            ``TF_CONFIG``, ``jit`` on without a GPU, a model with its own training step,
+            workers that disagree or a worker lost.
 
     Example:
         >>> train("mnist_mlp", data="mnist.npz", epochs=1)  # doctest: +SKIP
     """
     entry = registry.get(name)
     config = resolve_config(entry, hparams_file, overrides, epochs, recipe)
-    want_jit = resolve_jit(jit)
+    # Under --distributed, XLA only when asked for (and refused on CPU, below).
+    want_jit = resolve_jit(jit) and (jit == "on" or not distributed)
     policy = resolve_precision(precision)
     out = pathlib.Path(out or pathlib.Path("artifacts") / name)
     partial = out.with_name(out.name + ".partial")
+    place = strategy = None
+    if distributed:
+        from zoo import distributed as distributing
+
+        place = distributing.cluster()
+        if want_jit and not gpu_available():
+            raise errors.ZooError("--distributed cannot use --jit on without a GPU: XLA has no collective ops for "
+                                  "CPU devices; use --jit off or auto")
+        if not place.is_chief:
+            partial = distributing.worker_folder(out, place)
+        strategy = distributing.strategy(place)  # before any TensorFlow op, which would fix the runtime's setup
     # An interrupted run of the same configuration resumes from its backup; a
     # different configuration starts afresh rather than resuming foreign state.
     started_config = partial / "hparams.json"
@@ -316,11 +343,20 @@ def train(
 
     keras.utils.set_random_seed(seed)
     splits = entry.data(entry, config, path=data, seed=seed, limit=limit)
-    with dtype_policy(policy):
+    if strategy is not None:
+        # Every worker builds the same pipelines from the same data and seed; each takes
+        # its part of every batch, so all of them take the same number of steps.
+        splits = dataclasses.replace(splits, train=distributing.shard_by_data(splits.train),
+                                     val=distributing.shard_by_data(splits.val))
+    # The model's variables are mirrored on every worker when it is built (and compiled)
+    # under the strategy.
+    with dtype_policy(policy), (strategy.scope() if strategy is not None else contextlib.nullcontext()):
         model = entry.build(config)
     # Some models train through a twin that shares their weights (clock_polar's
     # teacher forcing); the model itself is what is evaluated and saved.
     fitted = fitting_model(model)
+    if strategy is not None:
+        distributing.check_trainable(fitted, name)
     model.jit_compile = fitted.jit_compile = want_jit
     # The same configuration built by changed code is not the same network: its
     # backup cannot be restored, so that run starts afresh too.
@@ -339,6 +375,15 @@ def train(
         keras.callbacks.TensorBoard(log_dir=str(partial / "logs"), write_graph=False),
         keras.callbacks.BackupAndRestore(backup_dir=str(partial / "backup")),
     ]
+    if strategy is not None:
+        # After BackupAndRestore, which sets the epoch each worker resumes from.
+        callbacks.append(distributing.agreement_callback(strategy, {
+            "settings": distributing.number(json.dumps(config, sort_keys=True)),
+            "network": distributing.number(architecture),
+            "seed": seed,
+            "training examples": int(splits.info.get("train", -1)),
+            "steps per epoch": splits.steps_per_epoch,
+        }))
     if config.get("schedule", "constant") != "constant":
         callbacks.insert(0, Schedule(config["schedule"], splits.steps_per_epoch * fit_epochs))
     callbacks.extend(splits.callbacks)
@@ -356,13 +401,31 @@ def train(
 
     print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
           f"(asked {want_jit}, policy {jit}), {policy}, {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
+    if place is not None:
+        print(f"[zoo] distributed: {place.describe()}; {splits.steps_per_epoch} steps of "
+              f"{config.get('batch_size')} examples per epoch over all workers; "
+              f"{'writing ' + str(out) if place.is_chief else 'backups in ' + str(partial)}", flush=True)
     started = time.perf_counter()
-    history = fitted.fit(
-        splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=0,
-        shuffle=False,  # the pipeline shuffles
-    )
+    with distributing.fitting(strategy) if strategy is not None else contextlib.nullcontext():
+        history = fitted.fit(
+            splits.train, validation_data=splits.val, epochs=fit_epochs, callbacks=callbacks, verbose=0,
+            shuffle=False,  # the pipeline shuffles
+        )
     train_seconds = time.perf_counter() - started
-    if policy != "float32":
+    if strategy is not None:
+        distributing.average_statistics(strategy, model)
+        digest = distributing.weights_digest(model)
+        distributing.check_agreement(strategy, {"trained weights": distributing.number(digest)})
+        print(f"[zoo] {place.describe()}: trained weights sha256 {digest}", flush=True)
+        if not place.is_chief:
+            # The chief evaluates and writes the run; this worker's backups and logs go.
+            shutil.rmtree(partial, ignore_errors=True)
+            return {"entry": name, "seed": seed, "epochs": fit_epochs, "train_seconds": round(train_seconds, 2),
+                    "distributed": dataclasses.asdict(place), "weights_sha256": digest, "metrics": None,
+                    "path": None}
+    if policy != "float32" or strategy is not None:
+        # A model built outside the strategy, so that evaluating and saving it on the
+        # chief needs no other worker.
         model = float32_twin(entry, config, model)
         model.jit_compile = want_jit
     metrics = entry.evaluate(model, splits, config)
@@ -385,6 +448,7 @@ def train(
         "train_seconds": round(train_seconds, 2),
         "samples_per_second": round(throughput.samples_per_second(), 1),
         "data": splits.info,
+        **({"distributed": {"workers": place.workers, "strategy": "MultiWorkerMirroredStrategy"}} if place else {}),
         "machine": machine(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
