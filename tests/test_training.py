@@ -111,7 +111,33 @@ def test_patch_whitening_is_adapted_before_training(cifar_npz, tmp_path):
     kernel = np.asarray(layer.kernel)
     # Whitening filters come in +/- pairs.
     np.testing.assert_allclose(kernel[..., :12], -kernel[..., 12:], atol=1e-6)
-    assert "test_accuracy_flip" in run["metrics"]
+    assert {"test_accuracy_flip", "test_accuracy_tta"} <= set(run["metrics"])
+
+
+def test_airbench_layers_whiten_patches_and_start_as_identities():
+    import keras
+    import numpy as np
+
+    from zoo import classifiers
+
+    # Correlated colour images: after adapting, the whitened patches are centred, with
+    # (nearly) unit variance in every direction but the least-varying few (epsilon).
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, (400, 8, 8, 1))
+    images = np.concatenate([base, 0.8 * base + 0.2 * rng.uniform(0, 1, base.shape), 1 - base], axis=-1) + 0.3
+    layer = classifiers.PatchWhitening(epsilon=1e-6)
+    layer.build(images.shape)
+    layer.adapt(images.astype("float32"))
+    whitened = np.asarray(layer(images.astype("float32")))[..., :12].reshape(-1, 12)
+    assert np.abs(whitened.mean(axis=0)).max() < 0.05
+    variances = np.sort(np.diag(np.cov(whitened.T)))
+    assert np.all(np.abs(variances[-8:] - 1) < 0.05)
+    # A convolution whose kernel starts as PartialIdentity passes its input through on
+    # its first input-many channels.
+    x = rng.standard_normal((2, 6, 6, 4)).astype("float32")
+    conv = keras.layers.Conv2D(6, 3, padding="same", use_bias=False, kernel_initializer=classifiers.PartialIdentity())
+    np.testing.assert_allclose(np.asarray(conv(x))[..., :4], x, atol=1e-6)
+    assert np.abs(np.asarray(conv.kernel)[..., 4:]).max() <= 1 / np.sqrt(9 * 4)
 
 
 @pytest.mark.parametrize(

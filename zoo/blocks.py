@@ -88,7 +88,7 @@ def activation(name):
     return _choice("activation", name, ACTIVATIONS)
 
 
-def augmenter(translate=0.0, rotate_degrees=0.0, zoom=0.0, flip=False, seed=None):
+def augmenter(translate=0.0, rotate_degrees=0.0, zoom=0.0, flip=False, fill="constant", seed=None):
     """A tf.data map function that augments float image batches.
 
     Keras' random preprocessing layers run inside the input pipeline, never inside
@@ -99,6 +99,8 @@ def augmenter(translate=0.0, rotate_degrees=0.0, zoom=0.0, flip=False, seed=None
         rotate_degrees: largest rotation either way.
         zoom: largest zoom in or out as a fraction.
         flip: random horizontal flips.
+        fill: what fills the pixels shifted in: ``constant`` (black, as around a
+            digit) or ``reflect`` (the picture mirrored, for photos).
         seed: seed of the random layers.
 
     Returns:
@@ -112,7 +114,7 @@ def augmenter(translate=0.0, rotate_degrees=0.0, zoom=0.0, flip=False, seed=None
     if zoom:
         layers.append(keras.layers.RandomZoom(zoom, fill_mode="constant", seed=seed))
     if translate:
-        layers.append(keras.layers.RandomTranslation(translate, translate, fill_mode="constant", seed=seed))
+        layers.append(keras.layers.RandomTranslation(translate, translate, fill_mode=fill, seed=seed))
     if not layers:
         return None
     pipeline = keras.Sequential(layers, name="augmentation")
@@ -123,32 +125,47 @@ def augmenter(translate=0.0, rotate_degrees=0.0, zoom=0.0, flip=False, seed=None
     return augment
 
 
-def predict_probabilities(model, images, batch_size=512, flip=False):
-    """Class probabilities of ``model`` on uint8 ``images``; averaged with mirrored
-    images when ``flip`` (test-time augmentation)."""
+def predict_probabilities(model, images, batch_size=512, flip=False, translate=False):
+    """Class probabilities of ``model`` on uint8 ``images`` (N, H, W, C), with test-time
+    augmentation: averaged with the mirrored images when ``flip``; with ``translate``,
+    that average weighs one half against the mean of the images shifted one pixel up
+    and left and one down and right (edges reflected), as airbench scores."""
     images = images.astype("float32")
 
     def predict(batch):
         outputs = model.predict(batch, batch_size=batch_size, verbose=0)
-        return outputs["probabilities"] if isinstance(outputs, dict) else outputs
+        outputs = outputs["probabilities"] if isinstance(outputs, dict) else outputs
+        if flip:
+            mirrored = model.predict(batch[:, :, ::-1], batch_size=batch_size, verbose=0)
+            outputs = (outputs + (mirrored["probabilities"] if isinstance(mirrored, dict) else mirrored)) / 2
+        return outputs
 
     probabilities = predict(images)
-    if flip:
-        probabilities = (probabilities + predict(images[:, :, ::-1])) / 2
+    if translate:
+        padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+        height, width = images.shape[1:3]
+        shifted = [predict(padded[:, top:top + height, left:left + width]) for top, left in ((0, 0), (2, 2))]
+        probabilities = (probabilities + (shifted[0] + shifted[1]) / 2) / 2
     return probabilities
 
 
 def evaluate_classifier(model, splits, config):
-    """Test figures of a classifier: loss and accuracy, plus test-time-flip accuracy
-    when the entry's config asks for it (``tta_flip``).
+    """Test figures of a classifier: loss and accuracy, plus the accuracy with test-time
+    flips (``tta_flip``) and with flips and shifts (``tta_translate``) when the entry's
+    config asks for them. ``test_accuracy`` is the single pass an exported model gives.
 
     Returns:
-        dict with ``test_loss``, ``test_accuracy`` and optionally ``test_accuracy_flip``.
+        dict with ``test_loss``, ``test_accuracy`` and optionally ``test_accuracy_flip``
+        and ``test_accuracy_tta``.
     """
     results = model.evaluate(splits.test, verbose=0, return_dict=True)
     metrics = {"test_loss": float(results["loss"]), "test_accuracy": float(results["accuracy"])}
-    if config.get("tta_flip") and splits.test_arrays is not None:
+    if splits.test_arrays is not None:
         images, labels = splits.test_arrays
-        probabilities = predict_probabilities(model, images, flip=True)
-        metrics["test_accuracy_flip"] = float(np.mean(probabilities.argmax(axis=1) == labels))
+        if config.get("tta_flip"):
+            probabilities = predict_probabilities(model, images, flip=True)
+            metrics["test_accuracy_flip"] = float(np.mean(probabilities.argmax(axis=1) == labels))
+        if config.get("tta_translate"):
+            probabilities = predict_probabilities(model, images, flip=bool(config.get("tta_flip")), translate=True)
+            metrics["test_accuracy_tta"] = float(np.mean(probabilities.argmax(axis=1) == labels))
     return metrics
