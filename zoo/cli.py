@@ -243,6 +243,52 @@ def results(entry, data_text, metric, root, results_dir, as_json):
         click.echo(collecting.table(rows, width=shutil.get_terminal_size((200, 24)).columns))
 
 
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(), metavar="RUN...")
+@click.option("--out", required=True, metavar="PLOT.png", help="The PNG to write.")
+@click.option("--metric", default="val_accuracy", show_default=True, help="The history metric to plot.")
+@click.option("--target", type=float, default=None, help="Mark a goal with a dashed line.")
+@click.option("--title", default="", help="The plot's title.")
+def curves(runs, out, metric, target, title):
+    """Plot a metric against training minutes for finished run folders, each run's
+    test figure starred at its end: how fast each reaches its accuracy.
+
+    \b
+    Example:
+      zoo curves artifacts/cifar10_airbench runs/air32 --target 0.9 --out curves.png
+    """
+    import os
+    import pathlib
+
+    from zoo import plots
+    from zoo.common import files
+
+    if not out.lower().endswith(".png"):
+        raise errors.ZooError(f"--out must name a .png file; received {out!r}")
+    lines = []
+    for run in runs:
+        folder = pathlib.Path(run)
+        try:
+            history = json.loads((folder / "history.json").read_text())
+            metrics = json.loads((folder / "metrics.json").read_text())
+        except (OSError, ValueError):
+            raise errors.ZooError(f"{run} is not a finished run folder (history.json and metrics.json)") from None
+        if metric not in history or "epoch_seconds" not in history:
+            raise errors.ZooError(f"{run}'s history has no {metric!r} with epoch times")
+        test_key = "test_" + metric.removeprefix("val_")
+        test = max((value for key, value in metrics.items() if key.startswith(test_key)), default=None)
+        lines.append((folder.name, history, test))
+    partial = files.temporary_path(out)
+    try:
+        plots.metric_against_minutes(lines, partial, metric=metric, title=title, target=target)
+        os.replace(partial, out)
+    except OSError as error:
+        raise errors.ZooError(f"cannot write {out}: {error.strerror or error}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {out} ({len(lines)} run{'s' if len(lines) > 1 else ''})")
+
+
 # Subcommands that live with their packages. Each module defines ``COMMANDS``, a list
 # of click commands, and must not import TensorFlow at import time.
 COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli", "serve.http.cli", "zoo.bench", "zoo.clocks.cli", "zoo.faces.cli")

@@ -96,3 +96,36 @@ def factor_bars(rows, path, overall=None, title=""):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def metric_against_minutes(runs, path, metric="val_accuracy", title="", target=None):
+    """Plot a metric per epoch against the cumulative training minutes, one line per run,
+    with each run's final test figure (``test_<name>``) as a star at its end.
+
+    Args:
+        runs: ``[(label, history dict with epoch_seconds, test figure or None)]``.
+        path: the PNG to write.
+        metric: the history key to plot (``val_accuracy``).
+        title: the figure's title.
+        target: a horizontal line to mark (a goal), or None.
+    """
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    for label, history, test in runs:
+        minutes, total = [], 0.0
+        for seconds in history["epoch_seconds"]:
+            total += seconds / 60.0
+            minutes.append(total)
+        line, = axis.plot(minutes, history[metric], marker="o", markersize=3, label=label)
+        if test is not None:
+            axis.plot([minutes[-1]], [test], marker="*", markersize=12, color=line.get_color())
+            axis.annotate(f"{test:.4f}", (minutes[-1], test), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if target is not None:
+        axis.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"goal {target:g}")
+    axis.set_xlabel("training minutes (two CPU cores)")
+    axis.set_ylabel(f"{metric} (stars: test)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, format="png")
+    plt.close(figure)
