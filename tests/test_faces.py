@@ -499,3 +499,141 @@ def test_write_png_round_trips(tmp_path):
     with Image.open(path) as image:
         np.testing.assert_array_equal(np.asarray(image), picture)
     assert not list((tmp_path / "deep").glob(".*partial"))
+
+
+# ----------------------------------------------------------------------------- nearest training faces
+
+
+def onnx_generator(folder, size, latent_dim=4, copy=None, kind="image", trained=None):
+    """A tiny ONNX generator and its card, built with onnx's helper (no training): z to
+    the sigmoid of a fixed random projection, or, given ``copy`` (a uint8 face), that
+    very face for every z. ``trained``: the (train, test) counts its card records."""
+    import hashlib
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = np.random.default_rng(0).standard_normal((latent_dim, size * size * 3)).astype(np.float32)
+    constants = [numpy_helper.from_array(weights, "weights"),
+                 numpy_helper.from_array(np.array([-1, size, size, 3], np.int64), "shape")]
+    nodes = [helper.make_node("MatMul", ["z", "weights"], ["projected"]),
+             helper.make_node("Reshape", ["projected", "shape"], ["grid"])]
+    if copy is None:
+        nodes.append(helper.make_node("Sigmoid", ["grid"], ["image"]))
+    else:
+        constants += [numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
+                      numpy_helper.from_array((copy[None] / 255.0).astype(np.float32), "face")]
+        nodes += [helper.make_node("Mul", ["grid", "zero"], ["nothing"]),
+                  helper.make_node("Add", ["nothing", "face"], ["image"])]
+    graph = helper.make_graph(
+        nodes, "tiny_generator", [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, latent_dim])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, size, size, 3])], constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    path = folder / "model.onnx"
+    onnx.save(model, path)
+    train, test = trained or (None, None)
+    card = {
+        "format": "zoo-card/1", "entry": "face_gan", "task": "generation", "onnx_file": "model.onnx",
+        "onnx_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "inputs": [{"name": "z", "shape": [None, latent_dim], "dtype": "float32"}],
+        "outputs": [{"name": "image", "shape": [None, size, size, 3], "dtype": "float32"}],
+        "decode": {"kind": kind, "input": "z", "latent_dim": latent_dim, "output": "image", "output_range": [0, 1]},
+        "training": {"data": {"source": "celeba fixture", "train": train, "test": test, "crop": "auto"}},
+    }
+    (folder / "model.card.json").write_text(json.dumps(card))
+    return folder
+
+
+def test_nearest_finds_exact_copies_at_zero_and_matches_brute_force(celeba):
+    from zoo.faces import data, neighbours
+
+    faces = data.load_faces(celeba[1], image_size=16)
+    train, test = data.training_split(len(faces.images))
+    queries = np.concatenate([faces.images[train[[3, 40]]], faces.images[test[:2]]])
+    distances, positions = neighbours.nearest(queries, faces.images, k=3, index=train, chunk=7)
+    assert positions[:2, 0].tolist() == train[[3, 40]].tolist() and distances[:2, 0].tolist() == [0.0, 0.0]
+    assert set(positions.ravel()) <= set(train) and (distances[2:, 0] > 0).all()  # held-out faces are not searched
+    flat = faces.images[train].reshape(len(train), -1) / 255.0
+    brute = np.sqrt(((queries.reshape(len(queries), 1, -1) / 255.0 - flat[None]) ** 2).sum(-1))
+    order = np.argsort(brute, axis=1)[:, :3]
+    np.testing.assert_array_equal(positions, train[order])
+    np.testing.assert_allclose(distances, np.take_along_axis(brute, order, axis=1), atol=1e-9)
+    flags, threshold, text = neighbours.verdict([0.0, 9.0], [5.0, 6.0, 7.0])
+    assert flags.tolist() == [True, False] and 5.0 <= threshold < 6.0
+    assert text.startswith("closest generated face at distance 0.00 vs median real-to-train distance 6.00 "
+                           "(0.0% of held-out real faces are nearer still);")
+
+
+def test_training_faces_follow_a_limit_the_card_records(celeba):
+    from zoo.faces import data, neighbours
+
+    faces = data.load_faces(celeba[1], image_size=16)
+    train, test, notes = neighbours.training_faces(faces, {"training": {"data": {"train": 20, "test": 5}}})
+    np.testing.assert_array_equal(train, data.split_indices(64)[0][:20])
+    assert len(test) == 5 and not set(train) & set(test) and "--limit 20" in notes[0]
+    assert len(neighbours.training_faces(faces, {})[0]) == 58
+    assert "is it the data" in neighbours.training_faces(faces, {"training": {"data": {"train": 900}}})[2][0]
+
+
+def test_faces_neighbours_catches_a_copying_generator(celeba, tmp_path):
+    from PIL import Image
+
+    from zoo.faces import data
+
+    faces = data.load_faces(celeba[1], image_size=16)
+    train, _ = data.training_split(64)
+    copier = onnx_generator(tmp_path / "copier", 16, copy=faces.images[train[5]], trained=(58, 6))
+    out = tmp_path / "gallery" / "neighbours.png"
+    result = run_zoo("faces-neighbours", "--model", copier, "--data", celeba[1], "--count", 3, "--seed", 1,
+                     "--out", out, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["train_faces"] == 58 and report["heldout_faces"] == 6 and report["count"] == 3
+    assert report["seed"] == 1 and report["notes"] == [] and report["gallery"] == str(out)
+    for row in report["generated"]:
+        assert len(row["neighbours"]) == 3 and row["nearer_than_real"]
+        assert row["neighbours"][0] == {"file": faces.names[train[5]], "position": int(train[5]), "distance": 0.0}
+        assert row["neighbours"][1]["distance"] > 0
+    assert report["possible_copies"] == 3 and report["real_to_train"]["count"] == 6
+    assert report["verdict"].startswith("closest generated face at distance 0.00 vs median real-to-train distance ")
+    assert "possible copies" in report["verdict"]
+    beside = json.loads(out.with_suffix(".json").read_text())
+    assert {key: value for key, value in beside.items()} == report
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.width > 4 * 16
+    assert sorted(path.name for path in out.parent.iterdir()) == ["neighbours.json", "neighbours.png"]
+
+
+def test_faces_neighbours_uses_the_faces_of_generate_faces(celeba, tmp_path):
+    from PIL import Image
+
+    from serve import models
+    from zoo.faces import data, neighbours
+
+    generator = onnx_generator(tmp_path / "random", 16)
+    model, session = models.load(str(generator), require="image")
+    faces = data.load_faces(celeba[1], image_size=16)
+    report, generated = neighbours.check(model, session, faces, count=2, seed=4, k=2, real_count=3)
+    assert report["heldout_faces"] == 3 and len(report["generated"][1]["neighbours"]) == 2
+    assert report["possible_copies"] == 0 and "no sign of copying" in report["verdict"]
+    result = run_zoo("generate-faces", "--model", generator, "--count", 2, "--seed", 4,
+                     "--out", tmp_path / "grid.png", "--each", tmp_path / "each")
+    assert result.returncode == 0, result.stderr
+    for index in range(2):
+        with Image.open(tmp_path / "each" / f"face_{index:04d}.png") as image:
+            np.testing.assert_array_equal(np.asarray(image), generated[index])
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("no-data", "does not exist"),
+    ("not-a-generator", "needs an image generator"),
+    ("not-png", "--out must name a .png"),
+])
+def test_faces_neighbours_bad_input_is_one_line(celeba, tmp_path, case, fragment):
+    generator = onnx_generator(tmp_path / "model", 16, kind="argmax" if case == "not-a-generator" else "image")
+    data_path = tmp_path / "missing.zip" if case == "no-data" else celeba[1]
+    out = tmp_path / ("gallery.jpg" if case == "not-png" else "gallery.png")
+    result = run_zoo("faces-neighbours", "--model", generator, "--data", data_path, "--out", out)
+    assert_one_line_error(result, fragment)
+    assert not out.exists()

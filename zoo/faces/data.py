@@ -190,6 +190,32 @@ def split_indices(count, test_fraction=TEST_FRACTION, max_test=MAX_TEST):
     return np.sort(order[test_count:]), np.sort(order[:test_count])
 
 
+def training_split(count, limit=None):
+    """The training and test indices :func:`face_splits` uses, without TensorFlow (the
+    neighbour check searches exactly the faces a model trained on).
+
+    Args:
+        count: faces loaded.
+        limit: ``--limit``: the first ``limit`` training faces only, and at most
+            ``limit // 4`` test faces, so that the floor keeps a disjoint real sample.
+
+    Raises:
+        DataError: fewer than 2 training faces.
+
+    Example:
+        >>> train, test = training_split(100, limit=20)
+        >>> len(train), len(test)
+        (20, 5)
+    """
+    train_index, test_index = split_indices(count)
+    if limit:
+        train_index = train_index[:limit]
+        test_index = test_index[: max(2, min(len(test_index), limit // 4))]
+    if len(train_index) < 2:
+        raise errors.DataError(f"need at least 2 training faces; have {len(train_index)} (raise --limit?)")
+    return train_index, test_index
+
+
 def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, validation=True):
     """Batched tf.data pipelines of faces scaled to ``value_range``.
 
@@ -209,12 +235,7 @@ def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, 
     """
     import tensorflow as tf
 
-    train_index, test_index = split_indices(len(faces.images))
-    if limit:
-        train_index = train_index[:limit]
-        test_index = test_index[: max(2, min(len(test_index), limit // 4))]
-    if len(train_index) < 2:
-        raise errors.DataError(f"need at least 2 training faces; have {len(train_index)} (raise --limit?)")
+    train_index, test_index = training_split(len(faces.images), limit)
     low, high = value_range
     scale = (high - low) / 255.0
 
