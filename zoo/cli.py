@@ -291,7 +291,8 @@ def curves(runs, out, metric, target, title):
 
 # Subcommands that live with their packages. Each module defines ``COMMANDS``, a list
 # of click commands, and must not import TensorFlow at import time.
-COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli", "serve.http.cli", "zoo.bench", "zoo.clocks.cli", "zoo.faces.cli")
+COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli", "serve.http.cli", "zoo.bench", "zoo.bench_classify",
+                   "zoo.clocks.cli", "zoo.faces.cli")
 
 
 def _add_package_commands():
