@@ -21,7 +21,6 @@ This module imports onnxruntime only inside :func:`open_session`.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import pathlib

@@ -1,7 +1,6 @@
 """The clock readers: targets and decoding agree, data comes from renders or Leiden folders."""
 
 import json
-import pathlib
 
 import keras
 import numpy as np

@@ -15,9 +15,7 @@ Two changes to KerasTuner 1.4.8's stock oracles, both small:
   parallel searches therefore cover every combination exactly once.
 """
 
-import json
 import os
-import threading
 
 import keras_tuner
 

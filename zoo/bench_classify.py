@@ -162,7 +162,6 @@ def _score(report, labels, offline):
 
 def run(model_spec, data, dataset, count, cold_runs, invert, provider, log):
     """The benchmark's figures as a dict (see the module docstring)."""
-    from serve import bench as serving
     from serve import models, predict
 
     for option, value in (("--count", count), ("--cold-runs", cold_runs)):

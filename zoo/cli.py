@@ -258,7 +258,6 @@ def curves(runs, out, metric, target, title):
       zoo curves artifacts/cifar10_airbench runs/air32 --target 0.9 --out curves.png
     """
     import os
-    import pathlib
 
     from zoo import plots
     from zoo.common import files

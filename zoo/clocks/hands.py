@@ -4,7 +4,7 @@ import keras
 
 from zoo import blocks
 from zoo.clocks import clockface, layers, losses
-from zoo.clocks.backbone import conv_bn_relu, image_input, strided_stages
+from zoo.clocks.backbone import image_input, strided_stages
 
 def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2, angle_bins=60,
                 keypoint_weight=10.0, learning_rate=2e-3, weight_decay=1e-4):
