@@ -86,13 +86,15 @@ serve-bench: install
 page-screenshots: install $(TEST_STAMP)
 	$(BIN)/python tests/page_browser.py docs
 
-# serve/release/{clock,faces}.onnx + .card.json, each trained first (when its run folder under
-# artifacts/ is empty) with the recipe export/release.py declares, e.g.
-# make release ARGS="--faces-data ../shared/datasets/celeba.zip". The clock reader's training clocks
-# stand on photos from CLOCK_BACKGROUNDS when it exists (else the renderer's own textures).
+# serve/release/{clock,faces,mnist,cifar10}.onnx + .card.json, each trained first (when its run
+# folder under artifacts/ is empty) with the recipe export/release.py declares, e.g.
+# make release ARGS="--only mnist" or ARGS="--data faces=../shared/datasets/celeba-subset.zip".
+# MNIST and CIFAR (below) are passed when they exist. The clock reader's training clocks stand on
+# photos from CLOCK_BACKGROUNDS when it exists (else the renderer's own textures).
 CLOCK_BACKGROUNDS ?= $(wildcard ../shared/datasets/cifar10-jpg.zip)
 release: install
-	$(BIN)/python -m export.release $(if $(CLOCK_BACKGROUNDS),--clock-backgrounds $(CLOCK_BACKGROUNDS),) $(ARGS)
+	$(BIN)/python -m export.release $(if $(CLOCK_BACKGROUNDS),--clock-backgrounds $(CLOCK_BACKGROUNDS),) \
+		$(if $(wildcard $(MNIST)),--data mnist=$(MNIST),) $(if $(wildcard $(CIFAR)),--data cifar10=$(CIFAR),) $(ARGS)
 
 train-%: install
 	$(ZOO) train $* $(DATA_ARG) $(ARGS)

@@ -2,8 +2,9 @@
 
 Each release model is declared once in :data:`RELEASES`: its entry, its run folder
 and the named recipe it trains with (``Entry.recipes``; none: the entry's defaults),
-and for the clock reader whether its confidence is calibrated (and any upright stages
-that vote in front of it). For each, this uses the trained run folder if there is
+for the clock reader whether its confidence is calibrated (and any upright stages
+that vote in front of it), and for the classifiers the test-accuracy drop within which
+an int8 twin ships beside the float32 model (``<name>.int8.onnx``). For each, this uses the trained run folder if there is
 one, or trains it first (:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
 export gate); and installs ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and
 ``<name>.card.json``, atomically (temporary files, then renames), after checking the
@@ -20,8 +21,8 @@ This module imports TensorFlow (it trains and exports); the serve commands never
 import it.
 
 Example:
-    python -m export.release                       # both, from artifacts/ (training if needed)
-    python -m export.release --only clock --clock-run runs/clock_polar_best
+    python -m export.release                       # all, from artifacts/ (training if needed)
+    python -m export.release --only clock --run clock=runs/clock_polar_best
     python -m export.release --only clock --clock-backgrounds ../shared/datasets/cifar10-jpg.zip
 """
 
@@ -39,13 +40,14 @@ from zoo import errors
 
 
 class Stage:
-    """A run folder and the recipe that trains it when it is empty."""
+    """A run folder, and the recipe and precision (``zoo train --precision``) that train
+    it when it is empty."""
 
-    def __init__(self, entry, run, recipe=None):
-        self.entry, self.run, self.recipe = entry, pathlib.Path(run), recipe
+    def __init__(self, entry, run, recipe=None, precision="float32"):
+        self.entry, self.run, self.recipe, self.precision = entry, pathlib.Path(run), recipe, precision
 
     def describe(self):
-        return {"entry": self.entry, "run": str(self.run), "recipe": self.recipe}
+        return {"entry": self.entry, "run": str(self.run), "recipe": self.recipe, "precision": self.precision}
 
 
 RELEASES = {
@@ -54,6 +56,13 @@ RELEASES = {
     # the upright stages of the classic reader (docs/clock-reader.md).
     "clock": {"model": Stage("clock_polar", "artifacts/clock_world", recipe="world"), "calibrate": "world"},
     "faces": {"model": Stage("face_gan", "artifacts/face_gan", recipe="release")},
+    # The classifiers ship with an int8 twin when the export gate keeps its test accuracy
+    # within 0.2 points of float32 (and it is faster).
+    "mnist": {"model": Stage("mnist_bncnn", "artifacts/mnist_bncnn", precision="mixed_bfloat16"),
+              "int8_drop": 0.2},
+    "cifar10": {"model": Stage("cifar10_airbench", "artifacts/cifar10_airbench",
+                               precision="mixed_bfloat16"),
+                "int8_drop": 0.2},
 }
 SHIPPED = pathlib.Path(__file__).resolve().parents[1] / "serve" / "release"
 FLOAT16_ABOVE_BYTES = 8_000_000
@@ -164,6 +173,8 @@ def install(export_dir, out_dir, name, weights="auto", log=_log, recipe=None):
     out_dir.mkdir(parents=True, exist_ok=True)
     partial_onnx = out_dir / f".{name}.onnx.partial-{os.getpid()}"
     partial_card = out_dir / f".{name}.card.json.partial-{os.getpid()}"
+    partial_int8 = out_dir / f".{name}.int8.onnx.partial-{os.getpid()}"
+    partial_int8_card = out_dir / f".{name}.int8.card.json.partial-{os.getpid()}"
     try:
         float32_bytes = source.stat().st_size
         shutil.copyfile(source, partial_onnx)
@@ -208,15 +219,42 @@ def install(export_dir, out_dir, name, weights="auto", log=_log, recipe=None):
             card["release"] = recipe
         card["onnx_file"] = f"{name}.onnx"
         card["onnx_sha256"] = models.sha256_of(partial_onnx)
+        twin = _int8_twin(export_dir, name, card)
+        if twin is not None:
+            shutil.copyfile(export_dir / "model.int8.onnx", partial_int8)
+            twin["onnx_sha256"] = models.sha256_of(partial_int8)
+            partial_int8_card.write_text(cards.to_json(twin) + "\n")
         partial_card.write_text(cards.to_json(card) + "\n")
         # Card last: a reader between the two renames sees a checksum mismatch (an
         # error), never a model that silently disagrees with its card.
         os.replace(partial_onnx, out_dir / f"{name}.onnx")
         os.replace(partial_card, out_dir / f"{name}.card.json")
+        if twin is not None:
+            os.replace(partial_int8, out_dir / f"{name}.int8.onnx")
+            os.replace(partial_int8_card, out_dir / f"{name}.int8.card.json")
+        else:  # an int8 twin of an older release must not outlive it
+            (out_dir / f"{name}.int8.onnx").unlink(missing_ok=True)
+            (out_dir / f"{name}.int8.card.json").unlink(missing_ok=True)
     finally:
-        partial_onnx.unlink(missing_ok=True)
-        partial_card.unlink(missing_ok=True)
+        for partial in (partial_onnx, partial_card, partial_int8, partial_int8_card):
+            partial.unlink(missing_ok=True)
     return card
+
+
+def _int8_twin(export_dir, name, card):
+    """The card of the export's int8 model as release ``<name>.int8.onnx`` (its
+    ``metrics`` are the int8 model's own test accuracy), or None when the export
+    gate did not keep one. ``card`` (the float32 model's) is pointed at it."""
+    quantization = card.get("quantization") or {}
+    if not quantization.get("kept") or not (export_dir / "model.int8.onnx").is_file():
+        return None
+    quantization["file"] = f"{name}.int8.onnx"
+    twin = json.loads(json.dumps(card))
+    twin["onnx_file"] = f"{name}.int8.onnx"
+    twin["int8_of"] = f"{name}.onnx"
+    if quantization.get("metric") == "test_accuracy":
+        twin["metrics"] = {"test_accuracy": quantization["value"]}
+    return twin
 
 
 def _train(stage, data, epochs, log, overrides=None):
@@ -226,10 +264,10 @@ def _train(stage, data, epochs, log, overrides=None):
     log(f"no trained model in {stage.run}; training {stage.entry}"
         + (f" (recipe {stage.recipe})" if stage.recipe else "") + "; this takes a while")
     training.train(stage.entry, data=data, epochs=epochs, out=stage.run, recipe=stage.recipe,
-                   overrides=overrides or ())
+                   overrides=overrides or (), precision=stage.precision)
 
 
-def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", quantize=None, log=_log,
+def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", int8_drop=None, log=_log,
           upright=(), prior_weight=1.0, calibrate=None, backgrounds=None):
     """Train (if needed), export and install one release model.
 
@@ -240,7 +278,8 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
         epochs: training epochs when training (None: the recipe's).
         out_dir: the release folder (default: the package's ``serve/release``).
         weights: see :func:`install`.
-        quantize: None, or ``int8`` to let the exporter try an int8 model too (not shipped).
+        int8_drop: None, or the largest test-accuracy drop (points) for which the
+            exporter keeps an int8 model, which then ships too as ``<name>.int8.onnx``.
         log: where progress lines go.
         upright: clock only: :class:`Stage` objects of ``clock_upright`` runs (each
             trained into if empty) to put in front of the reader, voting when several.
@@ -284,7 +323,8 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
         log(f"{name}: the reader behind the upright stage{'s' if len(upright) > 1 else ''} "
             f"{', '.join(str(stage.run) for stage in upright)}: {run}")
     export_dir = run / "export"
-    exporter.export_entry(model.entry, run, export_dir, data=data, quantize=quantize, log=log)
+    int8 = {} if int8_drop is None else {"quantize": "int8", "max_accuracy_drop": int8_drop}
+    exporter.export_entry(model.entry, run, export_dir, data=data, log=log, **int8)
     recipe = {"model": model.describe(), "upright": [stage.describe() for stage in upright],
               "prior_weight": prior_weight if upright else None}
     card = install(export_dir, out_dir, name, weights=weights, log=log, recipe=recipe)
@@ -294,39 +334,56 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", qua
     return card
 
 
+def _named_paths(option, values):
+    """``NAME=PATH`` option values as a dict, each NAME a release model."""
+    named = {}
+    for value in values:
+        name, equals, path = value.partition("=")
+        if not equals or not path or name not in RELEASES:
+            raise errors.ZooError(f"{option} takes NAME=PATH with NAME one of {', '.join(sorted(RELEASES))}; "
+                                  f"received {value!r}")
+        named[name] = path
+    return named
+
+
 @click.command()
 @click.option("--only", multiple=True, type=click.Choice(sorted(RELEASES)), help="Build only this model (repeatable).")
-@click.option("--clock-run", default=str(RELEASES["clock"]["model"].run), show_default=True,
-              help="The clock reader's run folder (trained into if empty).")
-@click.option("--clock-data", default=None, help="Dataset for training/exporting the clock reader.")
+@click.option("--run", "runs", multiple=True, metavar="NAME=DIR",
+              help="The run folder of release model NAME (trained into if empty) [default: RELEASES' artifacts/...].")
+@click.option("--data", "datas", multiple=True, metavar="NAME=PATH",
+              help="The dataset release model NAME trains and is exported on, e.g. mnist=mnist.npz, "
+                   "cifar10=cifar10-jpg.zip, faces=celeba.zip [default: the usual places].")
 @click.option("--clock-backgrounds", default=None, type=click.Path(exists=True),
               help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip) "
                    "[default: the renderer's own textures].")
 @click.option("--no-upright", is_flag=True, hidden=True)
-@click.option("--faces-run", default=str(RELEASES["faces"]["model"].run), show_default=True,
-              help="The face generator's run folder (trained into if empty).")
-@click.option("--faces-data", default=None, help="CelebA for training the generator (a zip or folder).")
 @click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained [default: its recipe's].")
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, clock_run, clock_data, clock_backgrounds, no_upright, faces_run, faces_data, epochs, weights, out_dir):
-    """Build the release models (serve/release/clock.onnx and faces.onnx, with their cards).
+def main(only, runs, datas, clock_backgrounds, no_upright, epochs, weights, out_dir):
+    """Build the release models (serve/release/NAME.onnx with their cards): the clock
+    reader, the face generator and the MNIST and CIFAR-10 classifiers.
 
     Each trains, when its run folder is empty, with the recipe RELEASES declares
     (export/release.py), so a fresh clone rebuilds what ships.
+
+    \b
+    Example:
+      python -m export.release --only mnist --data mnist=../shared/datasets/mnist.npz
     """
     if no_upright:
         raise click.ClickException("--no-upright is gone: the release clock reader (recipe world) is shipped alone")
-    runs = {"clock": (clock_run, clock_data), "faces": (faces_run, faces_data)}
     try:
+        runs, datas = _named_paths("--run", runs), _named_paths("--data", datas)
         for name in only or sorted(RELEASES):
             release = RELEASES[name]
-            run, data = runs[name]
-            model = Stage(release["model"].entry, run, release["model"].recipe)
-            build(name, model, data=data, epochs=epochs, out_dir=out_dir, weights=weights,
-                  upright=release.get("upright", ()), prior_weight=release.get("prior_weight", 1.0),
-                  calibrate=release.get("calibrate"), backgrounds=clock_backgrounds if name == "clock" else None)
+            declared = release["model"]
+            model = Stage(declared.entry, runs.get(name, declared.run), declared.recipe, declared.precision)
+            build(name, model, data=datas.get(name), epochs=epochs, out_dir=out_dir, weights=weights,
+                  int8_drop=release.get("int8_drop"), upright=release.get("upright", ()),
+                  prior_weight=release.get("prior_weight", 1.0), calibrate=release.get("calibrate"),
+                  backgrounds=clock_backgrounds if name == "clock" else None)
     except errors.ZooError as error:
         raise click.ClickException(str(error)) from None
 

@@ -71,7 +71,8 @@ def test_mnist_cards_say_light_on_dark_and_cifar_cards_do_not(classifiers):
     for name in ("fashion_mnist_bncnn", "cifar10_cnn"):
         entry = registry.get(name)
         described = entry.describe(entry, entry.resolve(entry.tiny))
-        assert ("preprocessing" in described) == (name != "cifar10_cnn"), described
+        assert ("polarity" in described["preprocessing"]) == (name != "cifar10_cnn"), described
+        assert described["preprocessing"]["crop"] == "center_square"
 
 
 def test_a_light_border_is_inverted_only_under_the_polarity(digits):

@@ -324,6 +324,28 @@ def test_release_install_keeps_the_card_and_checks_float16(served):
     assert [output.type for output in session.get_outputs()] == ["tensor(float)"]
 
 
+def test_release_install_ships_an_int8_twin_only_when_the_export_kept_one(served, tmp_path):
+    # An export whose gate kept an int8 model (here: a copy of the float model standing in
+    # for it) ships NAME.int8.onnx with its own card; a later export without one removes it.
+    export = tmp_path / "export"
+    shutil.copytree(served["clock_export"], export)
+    card = json.loads((export / "card.json").read_text())
+    card["quantization"] = {"requested": "int8", "kept": True, "file": "model.int8.onnx", "metric": "test_accuracy",
+                            "value": 0.5}
+    (export / "card.json").write_text(json.dumps(card))
+    shutil.copy(export / "model.onnx", export / "model.int8.onnx")
+    out = tmp_path / "release"
+    installed = release.install(export, out, "digits", log=lambda message: None)
+    twin = json.loads((out / "digits.int8.card.json").read_text())
+    assert installed["quantization"]["file"] == "digits.int8.onnx" and twin["int8_of"] == "digits.onnx"
+    assert twin["onnx_file"] == "digits.int8.onnx" and twin["metrics"] == {"test_accuracy": 0.5}
+    model, _ = models.load(str(out / "digits.int8.onnx"), session=False)
+    assert model.checksum == "sha256 ok (digits.int8.card.json)"
+    release.install(served["clock_export"], out, "digits", log=lambda message: None)
+    assert not (out / "digits.int8.onnx").exists() and not (out / "digits.int8.card.json").exists()
+    assert sorted(path.name for path in out.iterdir()) == ["digits.card.json", "digits.onnx"]
+
+
 def test_cards_come_from_the_file_the_folder_or_the_metadata(served, tmp_path):
     by_folder, _ = models.load(str(served["clock_export"]), session=False)
     assert by_folder.card_source.endswith("card.json") and by_folder.checksum == "sha256 ok (card.json)"
@@ -706,7 +728,7 @@ def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_pat
     release._train(clock["model"], None, 3, lambda message: None)
     assert [call[0] for call in calls] == ["clock_polar", "clock_polar"]
     assert calls[0][1] == dict(data=None, epochs=None, out=tmp_path / "reader", recipe="world",
-                               overrides={"backgrounds": "/photos.zip"})
+                               overrides={"backgrounds": "/photos.zip"}, precision="float32")
     assert calls[1][1]["epochs"] == 3 and calls[1][1]["overrides"] == ()
 
     for name, declared in release.RELEASES.items():
@@ -722,6 +744,18 @@ def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_pat
                     list(config[key]) == value, (name, key)
         assert card["training"]["epochs"] == config["epochs"], name
     assert "confidence" in json.loads((release.SHIPPED / "clock.card.json").read_text())["decode"]
+    # The classifiers train in bfloat16, as their shipped runs did, and ship int8 twins
+    # whose cards hash them.
+    for name in ("mnist", "cifar10"):
+        release._train(release.RELEASES[name]["model"], None, None, lambda message: None)
+        assert calls[-1][1]["precision"] == "mixed_bfloat16"
+        card = json.loads((release.SHIPPED / f"{name}.card.json").read_text())
+        assert card["training"]["precision"] == "mixed_bfloat16", name
+        twin = release.SHIPPED / f"{name}.int8.onnx"
+        if twin.exists():
+            assert card["quantization"]["file"] == twin.name
+            assert json.loads((release.SHIPPED / f"{name}.int8.card.json").read_text())["onnx_sha256"] == \
+                models.sha256_of(twin)
     gone = subprocess.run([sys.executable, "-m", "export.release", "--no-upright", "--only", "clock"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert_one_line_error(gone, "--no-upright is gone", code=1)

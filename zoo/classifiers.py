@@ -50,17 +50,20 @@ def classification_data(entry, config, path=None, seed=42, limit=None, arrays=No
 def describe_classifier(entry, config):
     """The model card's ``decode``: the class is the argmax of ``probabilities``.
 
-    MNIST and Fashion-MNIST are light figures on black, so their cards also say
-    ``polarity: light_on_dark`` under ``preprocessing``: serve inverts a picture drawn
-    dark on light (a digit on white paper) before classifying it.
+    Its ``preprocessing``: a picture of another shape is cropped to its centred square
+    before it is resized (the sets' pictures are square and centred, and squashing
+    would distort them). MNIST and Fashion-MNIST are light figures on black, so their
+    cards also say ``polarity: light_on_dark``: serve inverts a picture drawn dark on
+    light (a digit on white paper) before classifying it.
     """
     described = {
         "kind": "argmax",
         "output": "probabilities",
         "class_names": list(datasets.info_of(entry.dataset).class_names),
+        "preprocessing": {"crop": "center_square"},
     }
     if entry.dataset in ("mnist", "fashion_mnist"):
-        described["preprocessing"] = {"polarity": "light_on_dark"}
+        described["preprocessing"]["polarity"] = "light_on_dark"
     return described
 
 
@@ -239,6 +242,13 @@ class PartialIdentity(keras.initializers.Initializer):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
+def gelu(x):
+    """The exact GELU, written with erf: Keras' own computes it with erfc on TensorFlow,
+    which tf2onnx cannot convert (ONNX has Erf, no Erfc); the values are the same."""
+    return 0.5 * x * (1.0 + keras.ops.erf(x * 0.7071067811865476))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
 class ScaledBias(keras.layers.Layer):
     """``x + scale * bias``: with plain SGD this trains the bias at ``scale**2`` times the
     learning rate (airbench trains batch-norm biases 64 times faster), without an
@@ -276,13 +286,13 @@ def airbench(
     inputs = keras.Input(shape=input_shape, name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     x = PatchWhitening(name="whiten")(x)
-    x = keras.layers.Activation("gelu", name="whiten_gelu")(x)
+    x = keras.layers.Activation(gelu, name="whiten_gelu")(x)
 
     def norm_act(x, label):
         x = keras.layers.BatchNormalization(momentum=batchnorm_momentum, epsilon=1e-5, center=False, scale=False,
                                             name=f"bn{label}")(x)
         x = ScaledBias(bias_scale, name=f"bias{label}")(x)
-        return keras.layers.Activation("gelu", name=f"gelu{label}")(x)
+        return keras.layers.Activation(gelu, name=f"gelu{label}")(x)
 
     for group, filters in enumerate(widths, start=1):
         conv = functools.partial(keras.layers.Conv2D, filters, 3, padding="same", use_bias=False,
