@@ -224,3 +224,16 @@ def test_a_resumed_schedule_continues_from_the_restored_step():
     schedule.on_train_batch_begin(0)
     peak = schedule.peak
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.5 * peak)
+
+
+def test_curves_plots_runs_against_minutes_and_refuses_other_folders(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.json").write_text(json.dumps({"val_accuracy": [0.5, 0.8], "epoch_seconds": [30.0, 30.0]}))
+    (run / "metrics.json").write_text(json.dumps({"test_accuracy": 0.81, "test_accuracy_flip": 0.83}))
+    out = tmp_path / "curves.png"
+    made = run_zoo("curves", str(run), "--target", "0.9", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(tmp_path.glob(".*partial"))
+    assert_one_line_error(run_zoo("curves", str(tmp_path), "--out", str(out)), "not a finished run folder")
+    assert_one_line_error(run_zoo("curves", str(run), "--out", str(tmp_path / "c.jpg")), "--out must name a .png")

@@ -274,8 +274,7 @@ def curves(runs, out, metric, target, title):
             raise errors.ZooError(f"{run} is not a finished run folder (history.json and metrics.json)") from None
         if metric not in history or "epoch_seconds" not in history:
             raise errors.ZooError(f"{run}'s history has no {metric!r} with epoch times")
-        test_key = "test_" + metric.removeprefix("val_")
-        test = max((value for key, value in metrics.items() if key.startswith(test_key)), default=None)
+        test = metrics.get("test_" + metric.removeprefix("val_"))  # one pass, as the exported model
         lines.append((folder.name, history, test))
     partial = files.temporary_path(out)
     try:
