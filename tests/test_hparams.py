@@ -64,3 +64,11 @@ def test_shipped_recipes_resolve_against_their_entries():
         assert recipe["entry"] == path.stem
         config = training.resolve_config(registry.get(path.stem), path)
         assert {key: config[key] for key in recipe["hparams"]} == recipe["hparams"]
+
+
+def test_none_is_a_word_for_string_settings_and_refused_for_numbers():
+    from zoo import hparams
+
+    assert hparams.coerce("regularizer", hparams.parse_value("none"), "dropout") == "none"
+    with pytest.raises(errors.HyperparameterError, match="expects int"):
+        hparams.coerce("units", hparams.parse_value("none"), 512)

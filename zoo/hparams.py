@@ -53,8 +53,10 @@ def coerce(key, value, default):
     Raises:
         HyperparameterError: the value has the wrong type.
     """
-    if default is None or value is None:
+    if default is None:
         return value
+    if value is None and isinstance(default, str):
+        return "none"  # the word, as a string setting's choice (regularizer=none), not Python's None
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
