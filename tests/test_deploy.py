@@ -4,7 +4,7 @@
   protobuf (``tritonclient.grpc.model_config_pb2.ModelConfig``) and checked against the
   ONNX graph and against what ``zoo serve`` says of the model; ``make test`` installs
   tritonclient (with --no-deps: it pins an ml-dtypes older than TensorFlow's).
-- ``zoo serve-bench``, bounded (8 clients for 3 s): every request answered, right.
+- ``zoo serve-bench``, bounded (8 clients for 3 s, one memory phase): every request answered, right.
 """
 
 import json
@@ -110,7 +110,7 @@ def test_triton_repository_refuses_and_replaces(tmp_path):
 def test_serve_bench_bounded_load_answers_every_request(tmp_path):
     out = tmp_path / "bench.json"
     result = run_zoo("serve-bench", "--clients", 8, "--seconds", 3, "--requests", 20, "--batch", 8,
-                     "--infer-repeats", 2, "--out", out, timeout=300)
+                     "--infer-repeats", 2, "--phases", 1, "--out", out, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["failed_requests"] == 0 and report["wrong_readings"] == 0, report
@@ -120,9 +120,12 @@ def test_serve_bench_bounded_load_answers_every_request(tmp_path):
     for kind in ("http_binary", "http_json"):  # the server's outputs are onnxruntime's here
         assert report["infer"][kind]["max_abs_difference"] < 1e-5 and report["infer"][kind]["requests"] == 2
     assert report["server_rss_megabytes"]["ready"] is None or report["server_rss_megabytes"]["after_infer"] > 0
+    assert report["memory_phases"]["phases"] == 1 and report["memory_phases"]["answered"] > 0
+    assert len(report["server_rss_megabytes"]["after_phase"]) == 1 and "steady_state" in report["rss_growth_percent"]
     table = out.with_suffix(".csv").read_text().splitlines()
     assert table[0] == "figure,value" and any(line.startswith("concurrent.requests_per_second,") for line in table)
     assert "cold start to ready" in result.stdout
+    assert "server RSS, steady state" in result.stdout and "server RSS, ready to end" in result.stdout
     assert_one_line_error(run_zoo("serve-bench", "--clients", 0), "--clients must be between 1 and")
     assert_one_line_error(run_zoo("serve-bench", "--out", tmp_path / "x.txt"), "--out must name a .json")
 

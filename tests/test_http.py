@@ -412,6 +412,26 @@ def test_a_concurrent_burst_is_batched_and_answered_exactly(server, direct):
     print(f"\n{clients}x{each} infer requests in {seconds:.2f} s, {rows / runs:.1f} rows per onnxruntime run")
 
 
+def test_a_request_over_max_batch_runs_in_slices(server, direct):
+    # Issue #36: onnxruntime's arena keeps what its largest run needed, so a request of more
+    # than --max-batch rows (16 here) runs as 16 + 4 rows, and answers as one run would.
+    model, session = direct["faces"]
+    z = np.random.default_rng(5).standard_normal((20, 128)).astype(np.float32)
+    (expected,) = session.run(["image"], {"z": z})
+    before = metric_values(server)
+    status, answer = post_json(server, "/v2/models/faces/infer", {"inputs": [
+        {"name": "z", "shape": [20, 128], "datatype": "FP32", "data": z.ravel().tolist()}]})
+    assert status == 200, answer
+    assert answer["outputs"][0]["shape"] == list(expected.shape)
+    np.testing.assert_allclose(np.asarray(answer["outputs"][0]["data"], np.float32).reshape(expected.shape),
+                               expected, atol=1e-5)
+    after = metric_values(server)
+    faces = (("model", "faces"),)
+    runs = after[("zoo_batch_rows_count", faces)] - before.get(("zoo_batch_rows_count", faces), 0)
+    rows = after[("zoo_batch_rows_sum", faces)] - before.get(("zoo_batch_rows_sum", faces), 0)
+    assert (runs, rows) == (2, 20)
+
+
 def metric_values(server):
     """``{(metric name, sorted labels): value}`` from /metrics."""
     status, headers, body = request(server, "GET", "/metrics")

@@ -144,7 +144,7 @@ def load_models(settings):
         name, path = _name_for(spec)
         if name in served:
             raise errors.ZooError(f"--model {spec}: the name {name!r} is taken; give NAME=PATH")
-        model, session = serving.load(path, provider=settings.provider)
+        model, session = serving.load(path, provider=settings.provider, memory_pattern=False)  # issue #36
         card_inputs = model.card.get("inputs") or []
         inputs = {item["name"]: (oip.datatype_of(item.get("dtype", "float32")), tuple(item.get("shape") or []))
                   for item in card_inputs}
@@ -251,7 +251,7 @@ def create_app(settings, served=None):
             batch_seconds.labels(name).observe(seconds)
 
         item.batcher = batching.Batcher(run, 1 if fixed else settings.max_batch, settings.batch_window_ms / 1000.0,
-                                        observe)
+                                        observe, split=not fixed)
 
     def default_of(check):
         preferred = [item for item in served.values() if check(item)]

@@ -5,11 +5,15 @@ request to arrive opens a window of ``window`` seconds; the requests that arrive
 (up to ``max_batch`` rows in all) with the same input shapes are concatenated and run
 in one ``session.run`` on a worker thread, and each request gets its own rows of every
 output back. While a batch runs the next one gathers, so under load batches fill
-without waiting. A request bigger than ``max_batch`` rows runs alone.
+without waiting. A request bigger than ``max_batch`` rows runs alone, in runs of at most
+``max_batch`` rows when ``split`` (the server's models with a free batch dimension): the
+memory onnxruntime keeps for later runs (its CPU arena grows to the largest run seen and
+does not shrink) is then bounded by ``--max-batch``, not by the largest request a client sends.
 """
 
 import asyncio
 import collections
+import time
 
 import numpy as np
 
@@ -32,11 +36,15 @@ class Batcher:
             on a worker thread, one batch at a time.
         max_batch: most rows in one run (1: no batching).
         window: seconds the first request of a batch waits for others.
-        observe: optional ``observe(rows, seconds)`` after each run (metrics).
+        observe: optional ``observe(rows, seconds)`` after each run (metrics), called on
+            the worker thread.
+        split: run a request bigger than ``max_batch`` rows in slices of ``max_batch``
+            rows (False: whole, for a model whose batch dimension is fixed).
     """
 
-    def __init__(self, run, max_batch=16, window=0.005, observe=None):
+    def __init__(self, run, max_batch=16, window=0.005, observe=None, split=True):
         self.run, self.max_batch, self.window, self.observe = run, max(1, int(max_batch)), max(0.0, window), observe
+        self.split = split
         self._queue = None
         self._task = None
         self._carry = collections.deque()
@@ -105,6 +113,20 @@ class Batcher:
             rows += job.rows
         return jobs
 
+    def _run(self, feed, rows):
+        """``run(feed)``, in slices of at most ``max_batch`` rows when ``split``; observed."""
+        parts = []
+        step = self.max_batch if self.split else rows
+        for start in range(0, rows, step):
+            piece = feed if step >= rows else {name: array[start:start + step] for name, array in feed.items()}
+            started = time.perf_counter()
+            parts.append(self.run(piece))
+            if self.observe is not None:
+                self.observe(min(step, rows - start), time.perf_counter() - started)
+        if len(parts) == 1:
+            return parts[0]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
     async def _loop(self):
         loop = asyncio.get_running_loop()
         while True:
@@ -115,16 +137,14 @@ class Batcher:
             names = [name for name, _, _ in jobs[0].key]
             feed = {name: (jobs[0].feed[name] if len(jobs) == 1 else np.concatenate([job.feed[name] for job in jobs]))
                     for name in names}
-            started = loop.time()
+            rows = sum(job.rows for job in jobs)
             try:
-                outputs = await loop.run_in_executor(None, self.run, feed)
+                outputs = await loop.run_in_executor(None, self._run, feed, rows)
             except Exception as error:  # the callers answer it; the loop goes on
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(error)
                 continue
-            if self.observe is not None:
-                self.observe(sum(job.rows for job in jobs), loop.time() - started)
             start = 0
             for job in jobs:
                 if not job.future.done():

@@ -127,19 +127,24 @@ def _listen(host, port, errors):
 @click.option("--batch", type=int, default=32, show_default=True,
               help="Rows of the /v2/models/clock/infer requests timed against onnxruntime in this process.")
 @click.option("--infer-repeats", type=int, default=20, show_default=True, help="Timed infer requests of each kind.")
+@click.option("--phases", type=int, default=3, show_default=True,
+              help="Equal load phases after the first (warm-up) one, the server's RSS after each: its growth over "
+                   "them is the memory headline (a leak grows in every phase, a high-water mark stops).")
 @click.option("--serve-arg", "serve_args", multiple=True, metavar="ARG",
               help="An option for the zoo serve started (repeatable), e.g. --serve-arg=--max-batch=32.")
 @click.option("--out", default="serve-bench.json", show_default=True, metavar="FILE.json",
               help="Where to write the figures (JSON, and the same as CSV beside it).")
-def serve_bench(clients, seconds, requests, batch, infer_repeats, serve_args, out):
+def serve_bench(clients, seconds, requests, batch, infer_repeats, phases, serve_args, out):
     """Load-test and benchmark zoo serve: it starts the server itself, on loopback.
 
     Measures the cold start (process start to /v2/health/ready), POST /time latency
     for one client (p50, p99) on a rendered clock PNG, throughput with --clients
     concurrent clients for --seconds (requests/s against one client, failed and
-    wrong answers), the server's RSS before and after, and /v2/models/clock/infer at
-    --batch rows (binary tensors and JSON) against onnxruntime in this process on
-    the same batch. Writes FILE.json and FILE.csv; exits 1 if any request failed.
+    wrong answers), and /v2/models/clock/infer at --batch rows (binary tensors and
+    JSON) against onnxruntime in this process on the same batch. Then --phases more
+    of that load (clients, then infer requests), for memory: the headline is the
+    server's RSS growth over them, after the warm-up; the raw growth from ready to
+    the end is given too. Writes FILE.json and FILE.csv; exits 1 if any request failed.
     Run it on an idle machine: the figures carry the load average.
 
     \b
@@ -151,7 +156,8 @@ def serve_bench(clients, seconds, requests, batch, infer_repeats, serve_args, ou
     from zoo import errors
 
     for option, value, low, high in (("--clients", clients, 1, 1024), ("--requests", requests, 1, 1_000_000),
-                                     ("--batch", batch, 1, MAX_BATCH), ("--infer-repeats", infer_repeats, 1, 10_000)):
+                                     ("--batch", batch, 1, MAX_BATCH), ("--infer-repeats", infer_repeats, 1, 10_000),
+                                     ("--phases", phases, 0, 100)):
         if not low <= value <= high:
             raise errors.ZooError(f"{option} must be between {low} and {high}; received {value}")
     if not 0.1 <= seconds <= 3600:
@@ -160,7 +166,7 @@ def serve_bench(clients, seconds, requests, batch, infer_repeats, serve_args, ou
         raise errors.ZooError(f"--out must name a .json file (the .csv goes beside it); received {out!r}")
     try:
         report = loadtest.run(clients=clients, duration=seconds, requests=requests, batch=batch,
-                              infer_repeats=infer_repeats, serve_args=serve_args,
+                              infer_repeats=infer_repeats, phases=phases, serve_args=serve_args,
                               log=lambda message: click.echo(message, err=True))
         written = loadtest.write(report, out)
     except OSError as error:

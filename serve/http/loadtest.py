@@ -7,10 +7,16 @@ It starts ``zoo serve`` as a subprocess and measures, over loopback:
   PNG, on one keep-alive connection);
 - throughput with C concurrent clients for D seconds: requests per second, failed
   requests, answers that differ from the one client's reading, compared to one client;
-- the server's resident memory (RSS) when ready and after each phase (growth in %);
 - ``POST /v2/models/clock/infer`` at batch B (Triton's binary tensor extension, and
   plain JSON) against onnxruntime called in this process on the same batch, and
-  whether their outputs are the same.
+  whether their outputs are the same;
+- the server's resident memory (RSS): when ready, after each of those, and after each
+  of P more equal load phases (C clients for D seconds, then the batch-B infer
+  requests). The headline is the growth over those P phases, after the first (warm-up)
+  one: onnxruntime's CPU arena, glibc's malloc arenas and the threads serving requests
+  grow to the largest load they have seen and keep that memory, so growth that stops
+  after the first phases is a high-water mark, growth in every phase a leak. The raw
+  growth from ready to the end is reported too.
 
 Every request's answer is checked; the command exits 1 if any failed. numpy, Pillow,
 onnxruntime and the standard library only (``http.client`` threads), never TensorFlow.
@@ -333,11 +339,37 @@ def infer_versus_onnxruntime(port, model, session, batch, repeats, headers=None,
     return result
 
 
-def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, serve_args=(), log=None):
+def infer_load(port, input_name, batch, expected, repeats, headers=None):
+    """``(failures, largest output difference)`` of ``repeats`` binary and ``repeats`` JSON
+    ``POST /v2/models/clock/infer`` requests of ``batch``, checked against ``expected``
+    (``{output name: array}``); the memory phases' share of infer load (nothing timed)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    failures, difference = 0, 0.0
+    for binary in (True, False):
+        body, request_headers = infer_request(input_name, batch, list(expected), binary)
+        request_headers.update(headers or {})
+        for _ in range(repeats):
+            try:
+                outputs = infer_outputs(*_post(connection, "/v2/models/clock/infer", body, request_headers))
+                difference = max([difference] + [float(np.max(np.abs(outputs[name] - value)))
+                                                  for name, value in expected.items()])
+            except (OSError, http.client.HTTPException, errors.ZooError, ValueError, KeyError):
+                failures += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.close()
+    return failures, difference
+
+
+def _growth(before, after):
+    return round(100.0 * (after - before) / before, 1) if before and after else None
+
+
+def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, phases=3, serve_args=(), log=None):
     """The whole benchmark; returns its report (a dict)."""
     from PIL import Image
 
-    from serve import bench, models
+    from serve import bench, models, predict
     from zoo.clocks import clockface
 
     log = log or (lambda message: None)
@@ -350,7 +382,8 @@ def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, ser
     inputs = clock_batch(model, batch)
     report = {"machine": bench.machine_facts(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "settings": {"clients": clients, "seconds": duration, "requests": requests, "batch": batch,
-                           "infer_repeats": infer_repeats, "serve_args": list(map(str, serve_args)),
+                           "infer_repeats": infer_repeats, "phases": phases,
+                           "serve_args": list(map(str, serve_args)),
                            "image": f"zoo.clocks.clockface.render_batch(1, seed=3, size=128), PNG, {len(image)} bytes"}}
     log("[serve-bench] starting zoo serve")
     with ServerProcess(["--quiet", *serve_args]) as server:
@@ -369,21 +402,44 @@ def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, ser
         log(f"[serve-bench] /v2/models/clock/infer at batch {batch} x{infer_repeats} against onnxruntime here")
         report["infer"] = infer_versus_onnxruntime(server.port, model, session, inputs, infer_repeats)
         rss["after_infer"] = server.rss_megabytes()
+        # The memory phases: the same load again, RSS after each (see the module's docstring).
+        input_name = model.card["inputs"][0]["name"]
+        names = [output.name for output in session.get_outputs()]
+        reference = dict(zip(names, predict.run_session(session, model, names, {input_name: inputs})))
+        rss["after_phase"], load = [], {"phases": phases, "answered": 0, "failed": 0, "wrong_readings": 0,
+                                        "infer_failed": 0, "infer_max_abs_difference": 0.0}
+        for phase in range(1, phases + 1):
+            log(f"[serve-bench] memory phase {phase}/{phases}: {clients} clients for {duration:g} s, "
+                f"{2 * infer_repeats} infer requests at batch {batch}")
+            figures = many_clients(server.port, image, clients, duration, expected)
+            failed, difference = infer_load(server.port, input_name, inputs, reference, infer_repeats)
+            for key in ("answered", "failed", "wrong_readings"):
+                load[key] += figures[key]
+            load["infer_failed"] += failed
+            load["infer_max_abs_difference"] = max(load["infer_max_abs_difference"], difference)
+            rss["after_phase"].append(server.rss_megabytes())
+    report["memory_phases"] = load
     report["server_rss_megabytes"] = rss
-    if rss["ready"] and rss["after_concurrent"] and rss["after_one_client"]:
-        report["rss_growth_percent"] = {
-            "ready_to_end": round(100.0 * (rss["after_infer"] - rss["ready"]) / rss["ready"], 1),
-            "under_load": round(100.0 * (rss["after_concurrent"] - rss["after_one_client"]) / rss["after_one_client"], 1),
-        }
+    steps = [rss["after_infer"], *rss["after_phase"]]
+    report["rss_growth_percent"] = {
+        "steady_state": _growth(steps[0], steps[-1]) if phases else None,
+        "per_phase": [_growth(before, after) for before, after in zip(steps, steps[1:])],
+        "warm_up": _growth(rss["ready"], rss["after_infer"]),
+        "ready_to_end": _growth(rss["ready"], steps[-1]),
+        "what": f"steady_state: RSS growth over the {phases} load phases after the warm-up one (the headline: a leak "
+                "grows in every phase, a high-water mark stops); warm_up: ready to the end of the first phase; "
+                "ready_to_end: ready to the end (raw, the warm-up's high-water marks included)",
+    }
     report["failed_requests"] = (report["one_client"]["failed"] + report["concurrent"]["failed"]
-                                 + report["infer"]["failed"])
-    report["wrong_readings"] = report["concurrent"]["wrong_readings"]
+                                 + report["infer"]["failed"] + load["failed"] + load["infer_failed"])
+    report["wrong_readings"] = report["concurrent"]["wrong_readings"] + load["wrong_readings"]
     report["machine"]["load_average_at_end"] = bench.machine_facts().get("load_average")
     return report
 
 
 def flat_rows(report, prefix=""):
-    """``[(figure, value)]``: the report's numbers, keys joined with dots (for the CSV)."""
+    """``[(figure, value)]``: the report's numbers, keys joined with dots, lists of numbers
+    numbered from 1 (for the CSV)."""
     rows = []
     for key, value in report.items():
         name = f"{prefix}{key}"
@@ -391,6 +447,8 @@ def flat_rows(report, prefix=""):
             rows += flat_rows(value, name + ".")
         elif isinstance(value, (int, float, str)) or value is None:
             rows.append((name, value))
+        elif isinstance(value, list) and all(isinstance(item, (int, float)) or item is None for item in value):
+            rows += [(f"{name}.{index}", item) for index, item in enumerate(value, 1)]  # after_phase.1 ...
     return rows
 
 
@@ -413,6 +471,21 @@ def write(report, out):
     return out, table
 
 
+def _signed(percent):
+    return "-" if percent is None else f"{percent:+.1f}%"
+
+
+def _steady_line(report):
+    """The memory headline: RSS growth over the load phases after the warm-up one."""
+    rss, growth = report["server_rss_megabytes"], report.get("rss_growth_percent") or {}
+    phases = rss.get("after_phase") or []
+    if not phases:
+        return "server RSS, steady state   not measured (--phases 0)"
+    return (f"server RSS, steady state   {_signed(growth.get('steady_state'))} over {len(phases)} load phases after a "
+            f"warm-up one ({rss.get('after_infer')} -> {phases[-1]} MB; per phase "
+            + ", ".join(_signed(value) for value in growth.get("per_phase") or []) + ")")
+
+
 def describe(report):
     """The figures as a few lines of text."""
     one, many, infer = report["one_client"], report["concurrent"], report["infer"]
@@ -426,9 +499,11 @@ def describe(report):
         f"(x{many.get('over_one_client', '-')} one client), p50 {many['latency']['p50_ms']} ms, "
         f"p99 {many['latency']['p99_ms']} ms; {many['latency']['requests']} answered in {many['seconds']} s, "
         f"{many['failed']} failed, {many['wrong_readings']} wrong",
-        f"server RSS                 {rss.get('ready')} MB ready, {rss.get('after_one_client')} after one client, "
-        f"{rss.get('after_concurrent')} after the load, {rss.get('after_infer')} at the end "
-        f"(under load {growth.get('under_load', '-')}%, overall {growth.get('ready_to_end', '-')}%)",
+        _steady_line(report),
+        f"server RSS, ready to end   {rss.get('ready')} MB ready, {rss.get('after_one_client')} after one client, "
+        f"{rss.get('after_concurrent')} after the first load, {rss.get('after_infer')} after the first infer phase, "
+        f"{(rss.get('after_phase') or [rss.get('after_infer')])[-1]} at the end ({_signed(growth.get('ready_to_end'))}: "
+        "raw, the warm-up's high-water marks included)",
         f"infer at batch {infer['batch']:<3}         onnxruntime here p50 {infer['onnxruntime_in_process']['p50_ms']} ms; "
         + "; ".join(f"{kind.replace('_', ' ')} p50 {infer[kind]['p50_ms']} ms (x{infer[kind].get('over_in_process_p50', '-')}, "
                     f"{infer[kind]['request_megabytes']} MB, max diff {infer[kind]['max_abs_difference']:.1e})"
