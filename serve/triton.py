@@ -141,7 +141,7 @@ def triton_repository(out, specs, max_batch, batch_window_ms, instances, force):
       zoo triton-repository --out models/ --model reader=artifacts/clock_polar/export
     """
     from serve import models
-    from serve.http.app import _name_for
+    from serve.http.app import named_models
     from zoo import errors
 
     if not 1 <= max_batch <= MAX_BATCH:
@@ -153,17 +153,9 @@ def triton_repository(out, specs, max_batch, batch_window_ms, instances, force):
     root = pathlib.Path(out)
     if root.exists() and not root.is_dir():
         raise errors.ZooError(f"--out {out} is a file; give a folder for the repository")
-    if not specs:
-        specs = [name for name in models.RELEASE_MODELS if (models.release_dir() / f"{name}.onnx").is_file()]
-        if not specs:
-            raise errors.ZooError(f"no release models in {models.release_dir()}: {models.HOW_TO_GET}")
-
     # Every model is opened and checked before anything is written.
     planned = {}
-    for spec in specs:
-        name, path = _name_for(spec)
-        if name in planned:
-            raise errors.ZooError(f"--model {spec}: the name {name!r} is taken; give NAME=PATH")
+    for name, path in named_models(specs):
         target = root / name
         if target.exists() and not force and not (target.is_dir() and not any(target.iterdir())):
             raise errors.ZooError(f"{target} already holds files; give --force to replace it")

@@ -119,6 +119,36 @@ def _name_for(spec):
     return "model", text
 
 
+@contextlib.contextmanager
+def uploaded(data):
+    """An uploaded image as a temporary file, the :class:`serve.images.Item` the CLI's
+    readers take (they read files, so a request reads as ``zoo predict-time`` would)."""
+    with tempfile.NamedTemporaryFile(prefix="zoo-serve-", suffix=".upload") as file:
+        file.write(data)
+        file.flush()
+        yield imaging.Item("upload", pathlib.Path(file.name))
+
+
+def named_models(specs):
+    """``[(name, spec to load)]`` of ``--model`` values (none: the release models present),
+    as ``zoo serve`` and ``zoo triton-repository`` name them.
+
+    Raises:
+        ZooError: two models have one name, or there are none.
+    """
+    specs = list(specs) or [name for name in serving.RELEASE_MODELS
+                            if (serving.release_dir() / f"{name}.onnx").is_file()]
+    if not specs:
+        raise errors.ZooError(f"no release models in {serving.release_dir()}: {serving.HOW_TO_GET}")
+    named = {}
+    for spec in specs:
+        name, path = _name_for(spec)
+        if name in named:
+            raise errors.ZooError(f"--model {spec}: the name {name!r} is taken; give NAME=PATH")
+        named[name] = path
+    return list(named.items())
+
+
 def _clean(name, spec):
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip("_.-")[:64] or "model"
     if not NAME_PATTERN.match(cleaned):
@@ -134,16 +164,8 @@ def load_models(settings):
     Raises:
         ZooError: a model cannot be loaded, two have one name, or there are none.
     """
-    specs = list(settings.specs)
-    if not specs:
-        specs = [name for name in serving.RELEASE_MODELS if (serving.release_dir() / f"{name}.onnx").is_file()]
-        if not specs:
-            raise errors.ZooError(f"no release models in {serving.release_dir()}: {serving.HOW_TO_GET}")
     served = {}
-    for spec in specs:
-        name, path = _name_for(spec)
-        if name in served:
-            raise errors.ZooError(f"--model {spec}: the name {name!r} is taken; give NAME=PATH")
+    for name, path in named_models(settings.specs):
         model, session = serving.load(path, provider=settings.provider, memory_pattern=False)  # issue #36
         card_inputs = model.card.get("inputs") or []
         inputs = {item["name"]: (oip.datatype_of(item.get("dtype", "float32")), tuple(item.get("shape") or []))
@@ -338,17 +360,14 @@ def create_app(settings, served=None):
         return data
 
     def read_clock(item, data, find):
-        with tempfile.NamedTemporaryFile(prefix="zoo-serve-", suffix=".upload") as file:
-            file.write(data)
-            file.flush()
-            upload = imaging.Item("upload", pathlib.Path(file.name))
+        with uploaded(data) as upload:
             ((_, result),) = predict.predict(item.session, item.model, [upload], find=find)
             if "error" in result:
                 raise imaging.ImageError(result["error"])
             if not find and "keypoints" in item.outputs:
                 from serve import locate
 
-                image = imaging.open_image(file.name, "upload")
+                image = imaging.open_image(upload.path, "upload")
                 result["box"] = locate.find_and_read(item.session, item.model, image)[2]
         return result
 
@@ -363,10 +382,7 @@ def create_app(settings, served=None):
         return JSONResponse(await run_in_threadpool(read_clock, item, data, find))
 
     def classify_upload(item, data, top):
-        with tempfile.NamedTemporaryFile(prefix="zoo-serve-", suffix=".upload") as file:
-            file.write(data)
-            file.flush()
-            upload = imaging.Item("upload", pathlib.Path(file.name))
+        with uploaded(data) as upload:
             ((_, result),) = classifier.classify(item.session, item.model, [upload], top=top)
         if "error" in result:
             raise imaging.ImageError(result["error"])
