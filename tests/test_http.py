@@ -28,6 +28,7 @@ from PIL import Image
 from conftest import ROOT, assert_one_line_error, make_images, run_zoo
 from serve import images as imaging
 from serve import locate, models, predict
+from serve.http import loadtest
 from zoo.clocks import clockface
 
 TOKEN = "test-token-123"
@@ -74,13 +75,7 @@ class Server:
         raise AssertionError(f"zoo serve never became ready: {self.log.read_text()}")
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        loadtest.terminate(self.process)
 
 
 def request(server, method, path, body=None, headers=None, timeout=60):

@@ -126,15 +126,22 @@ class ServerProcess:
         return None
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            terminate(self.process)
         if self._own_log:
             self.log_path.unlink(missing_ok=True)
+
+
+def terminate(process, timeout=30):
+    """Stop a server process as a deployment would: SIGTERM (requests in flight finish),
+    then SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _summary(seconds):
