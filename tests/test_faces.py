@@ -138,6 +138,19 @@ def test_splits_are_fixed_disjoint_and_scaled(celeba):
     assert limited.info["train"] == 20 and limited.info["test"] == 5 and limited.steps_per_epoch == 2
 
 
+def test_flip_mirrors_some_training_faces_and_never_the_test_faces(celeba):
+    from zoo.faces import data
+
+    loaded = data.load_faces(celeba[1], image_size=16)
+    splits = data.face_splits(loaded, batch_size=58, value_range=(0.0, 1.0), flip=True)
+    train_index, test_index = data.split_indices(64)
+    faces = {face.tobytes(): "as is" for face in loaded.images[train_index]}
+    faces.update({face[:, ::-1].tobytes(): "mirrored" for face in loaded.images[train_index]})
+    seen = [faces[np.rint(np.asarray(face) * 255).astype(np.uint8).tobytes()] for face in next(iter(splits.train))]
+    assert 10 < seen.count("mirrored") < 48
+    np.testing.assert_array_equal(np.rint(np.concatenate(list(splits.test)) * 255), loaded.images[test_index])
+
+
 @pytest.mark.parametrize(
     "make_bad, fragment",
     [
@@ -270,6 +283,71 @@ def test_gan_samples_an_average_of_the_generator_weights(tmp_path):
     assert old.image_network is old.generator
     with pytest.raises(errors.ZooError, match="ema_decay"):
         entry.build(entry.resolve(entry.tiny, {"ema_decay": 1.0}))
+
+
+def test_diff_augment_shifts_and_cuts_each_image_and_passes_gradients():
+    import keras
+    import tensorflow as tf
+
+    from zoo.faces import augment
+
+    # Every pixel distinct and non-zero, so a shift or a cut can be read back exactly.
+    images = np.arange(1, 6 * 16 * 16 + 1, dtype="float32").reshape(6, 16, 16, 1)
+    seed = keras.random.SeedGenerator(3)
+    shifted = np.asarray(augment.diff_augment(images, ("translation",), seed))
+    shifts = set()
+    for image, result in zip(images, shifted):
+        padded = np.pad(image, ((2, 2), (2, 2), (0, 0)))  # 1/8 of 16 pixels
+        found = [(dy, dx) for dy in range(5) for dx in range(5)
+                 if np.array_equal(padded[dy:dy + 16, dx:dx + 16], result)]
+        assert len(found) == 1
+        shifts.add(found[0])
+    assert len(shifts) > 1  # drawn per image
+    cut = np.asarray(augment.diff_augment(images, ("cutout",), seed))
+    for image, result in zip(images, cut):
+        zeros = np.argwhere(result[..., 0] == 0)
+        assert 0 < len(zeros) <= 64
+        (top, left), (bottom, right) = zeros.min(axis=0), zeros.max(axis=0)
+        assert len(zeros) == (bottom - top + 1) * (right - left + 1)  # one rectangle
+        np.testing.assert_array_equal(result[result != 0], image[result != 0])
+    colour = tf.constant(np.random.default_rng(0).uniform(-1, 1, (4, 16, 16, 3)).astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(colour)
+        augmented = augment.diff_augment(colour, augment.POLICIES, seed)
+        total = tf.reduce_sum(augmented)
+    assert augmented.shape == colour.shape and np.all(np.isfinite(np.asarray(tape.gradient(total, colour))))
+    assert augment.parse_policy("color, cutout") == ("color", "cutout") and augment.parse_policy("") == ()
+    with pytest.raises(errors.ZooError, match="augment must list some of color, translation, cutout"):
+        augment.parse_policy("color,flip")
+
+
+def test_hinge_gan_with_spectral_norm_and_augmentation_trains_and_reloads(tmp_path):
+    import keras
+
+    from zoo import registry
+
+    entry = registry.get("face_gan")
+    settings = {"loss": "hinge", "spectral_norm": True, "augment": "color,translation,cutout"}
+    model = entry.build(entry.resolve(entry.tiny, settings))
+    model.jit_compile = True
+    assert all(isinstance(layer, keras.layers.SpectralNormalization)
+               for layer in model.discriminator.layers if layer.weights)
+    start = [np.array(weight) for weight in model.generator.trainable_weights]
+    real = np.random.default_rng(1).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    for _ in range(5):
+        logs = model.train_on_batch(real, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values())
+    assert all(not np.array_equal(old, np.array(new)) for old, new in zip(start, model.generator.trainable_weights))
+    # Spectral normalisation keeps each discriminator layer's largest singular value near 1.
+    for layer in model.discriminator.layers:
+        if isinstance(layer, keras.layers.SpectralNormalization):
+            kernel = np.array(layer.kernel).reshape(-1, layer.kernel.shape[-1])
+            assert 0.7 < np.linalg.svd(kernel, compute_uv=False)[0] < 1.3, layer.name
+    model.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert (loaded.loss_name, loaded.augment) == ("hinge", "color,translation,cutout")
+    with pytest.raises(errors.ZooError, match="loss must be one of bce, hinge"):
+        entry.build(entry.resolve(entry.tiny, {"loss": "wasserstein"}))
 
 
 def _state(model):

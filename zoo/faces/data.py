@@ -216,7 +216,7 @@ def training_split(count, limit=None):
     return train_index, test_index
 
 
-def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, validation=True):
+def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, validation=True, flip=False):
     """Batched tf.data pipelines of faces scaled to ``value_range``.
 
     Args:
@@ -229,6 +229,8 @@ def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, 
             to at most ``limit // 4`` so that the floor keeps a disjoint real sample.
         validation: also return the test faces as a validation pipeline (the VAE's
             held-out ELBO); a GAN has no validation loss.
+        flip: mirror each training face left to right with probability 1/2 (a face's
+            mirror image is a face: twice the faces for a GAN that would memorise them).
 
     Returns:
         :class:`FaceSplits`; ``test_arrays`` is ``(uint8 test faces, None)``.
@@ -242,12 +244,16 @@ def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, 
     def to_range(images):
         return tf.cast(images, tf.float32) * scale + low
 
+    def mirrored(images):
+        return tf.image.random_flip_left_right(to_range(images), seed=seed)
+
     def pipeline(images, training):
         dataset = tf.data.Dataset.from_tensor_slices(images).cache()
         if training:
             dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size, drop_remainder=training and len(images) >= batch_size)
-        return dataset.map(to_range, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        scaled = mirrored if training and flip else to_range
+        return dataset.map(scaled, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     x_train, x_test = faces.images[train_index], faces.images[test_index]
     reference_index = np.random.default_rng(1).permutation(len(x_train))[: len(x_test)]
@@ -273,4 +279,5 @@ def face_splits(faces, batch_size, value_range=(0.0, 1.0), seed=42, limit=None, 
 def face_data(entry, config, path=None, seed=42, limit=None, value_range=(0.0, 1.0), validation=True):
     """The registry's data hook: faces at the entry's size, scaled to its range."""
     faces = load_faces(path, image_size=config["image_size"], crop=config["crop"])
-    return face_splits(faces, config["batch_size"], value_range, seed=seed, limit=limit, validation=validation)
+    return face_splits(faces, config["batch_size"], value_range, seed=seed, limit=limit, validation=validation,
+                       flip=config.get("flip", False))

@@ -136,7 +136,7 @@ def _register_all():
     registry.register(
         name="face_gan",
         data=functools.partial(faces_data.face_data, value_range=(-1.0, 1.0), validation=False),
-        fit=dict(epochs=25, batch_size=128, crop="auto", eval_images=faces_data.MAX_TEST),
+        fit=dict(epochs=25, batch_size=128, crop="auto", eval_images=faces_data.MAX_TEST, flip=False),
         # The shipped generator (serve/release/faces.onnx) trained for fewer epochs than the default.
         recipes={"release": dict(epochs=16)},
         space=lambda hp: dict(
