@@ -703,6 +703,31 @@ def test_faces_neighbours_uses_the_faces_of_generate_faces(celeba, tmp_path):
             np.testing.assert_array_equal(np.asarray(image), generated[index])
 
 
+def test_evaluate_scores_an_exported_generator_as_it_ships(celeba, tmp_path):
+    from zoo import training
+    from zoo.common import imagegrid
+    from zoo.faces import data, metrics
+
+    generator = onnx_generator(tmp_path / "random", 16) / "model.onnx"
+    result = run_zoo("evaluate", "face_gan", "--model", generator, "--data", celeba[1], "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    # The same faces through numpy: z of the evaluator's fixed draw, the generator's own mapping.
+    faces = data.load_faces(celeba[1], image_size=16)
+    real = faces.images[data.split_indices(64)[1]] / np.float32(255.0)
+    z = imagegrid.latent_samples(len(real), 4, seed=2024)
+    weights = np.random.default_rng(0).standard_normal((4, 16 * 16 * 3)).astype(np.float32)
+    drawn = (1 / (1 + np.exp(-(z @ weights)))).reshape(-1, 16, 16, 3)
+    expected = metrics.sliced_wasserstein(real, drawn, seed=0)["swd"]
+    assert figures["eval_images"] == len(real) == 6 and figures["swd"] == pytest.approx(expected, rel=1e-4)
+    assert figures["swd_floor"] < figures["swd_ceiling_noise"] and "raw_generator_swd" not in figures
+    redrawn = training.evaluate("face_gan", generator, data=celeba[1], seed=7)["swd"]
+    assert redrawn == training.evaluate("face_gan", generator, data=celeba[1], seed=7)["swd"] != figures["swd"]
+    assert_one_line_error(run_zoo("evaluate", "face_vae", "--model", generator, "--data", celeba[1]),
+                          "is an export of face_gan, not face_vae")
+    assert_one_line_error(run_zoo("evaluate", "mnist_cnn", "--model", generator), "only generators evaluate")
+
+
 @pytest.mark.parametrize("case, fragment", [
     ("no-data", "does not exist"),
     ("not-a-generator", "needs an image generator"),

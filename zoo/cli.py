@@ -148,7 +148,8 @@ def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, preci
 
 @cli.command()
 @click.argument("entry")
-@click.option("--model", "model_dir", type=click.Path(), required=True, help="A run folder (or its model.keras).")
+@click.option("--model", "model_dir", type=click.Path(), required=True,
+              help="A run folder (or its model.keras); for a generator also an exported model.onnx with its card.")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON to this file.")
@@ -162,6 +163,7 @@ def evaluate(entry, model_dir, data, as_json, out_file, seed):
     Examples:
       zoo evaluate mnist_cnn --model artifacts/mnist_cnn
       zoo evaluate face_gan --model artifacts/face_gan --data celeba-subset.zip --out gan-metrics.json
+      zoo evaluate face_gan --model serve/release/faces.onnx --data celeba-subset.zip --seed 1
     """
     quiet_tensorflow()
     from zoo import training

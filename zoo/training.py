@@ -564,10 +564,18 @@ def evaluate(name, model_dir, data=None, limit=None, seed=None):
     """Test figures of a trained run of entry ``name`` (the registry's evaluator).
 
     ``seed`` re-draws what the evaluator samples (a generator's z and its metric's random
-    projections), to measure how much a figure moves between draws.
+    projections), to measure how much a figure moves between draws. A generator may
+    also be scored from its exported ``.onnx`` (and card), as it ships.
     """
     entry = registry.get(name)
-    model, config = load_run(model_dir)
+    if pathlib.Path(model_dir).suffix == ".onnx":
+        if entry.task != "generation":
+            raise errors.ZooError(f"{name} evaluates from its run folder; only generators evaluate an exported .onnx")
+        from zoo.faces import entries as face_entries
+
+        model, config = face_entries.exported_generator(model_dir, name)
+    else:
+        model, config = load_run(model_dir)
     config = entry.resolve(config or {})
     if seed is not None:
         config = {**config, "eval_seed": int(seed)}

@@ -51,6 +51,39 @@ def evaluate_faces(model, splits, config):
     return figures
 
 
+class ExportedGenerator:
+    """An exported generator (ONNX and card) in the shape the evaluator takes: its
+    ``image_network`` maps ``z`` to ``{"image": ...}`` through onnxruntime."""
+
+    def __init__(self, served, session):
+        from serve import generate
+
+        self.served, self.session = served, session
+        self.latent_dim = generate.latent_dim(served)
+        self.image_network = self
+
+    def __call__(self, z, training=False):
+        from serve import generate
+
+        return {"image": generate.generate(self.session, self.served, z)}
+
+
+def exported_generator(path, entry_name):
+    """``(generator, hyperparameters)`` of an exported ``.onnx`` of ``entry_name``, from its card.
+
+    Raises:
+        ZooError: no such model, no card, or a card of another entry.
+    """
+    from serve import generate, models
+
+    served, session = models.load(str(path), require="image")
+    if served.entry != entry_name:
+        raise errors.ZooError(f"{path} is an export of {served.entry}, not {entry_name}")
+    # The real faces are loaded at the size the network draws.
+    image_size = generate.image_shape(served)[0]
+    return ExportedGenerator(served, session), {**(served.card.get("hparams") or {}), "image_size": image_size}
+
+
 def describe_generator(entry, config):
     """Card facts: the exported network maps z ~ N(0, I) to images in [0, 1]."""
     return {
