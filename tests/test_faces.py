@@ -231,6 +231,25 @@ def test_model_trains_one_step_and_generates_unit_range_images(name):
     assert isinstance(model, keras.Model)
 
 
+@pytest.mark.parametrize("name", ["face_gan", "face_vae"])
+def test_model_trains_in_bfloat16_and_its_float32_twin_generates_alike(name):
+    from zoo import registry, training
+
+    entry = registry.get(name)
+    config = entry.resolve(entry.tiny, {"augment": "color,translation,cutout"} if name == "face_gan" else {})
+    with training.dtype_policy("mixed_bfloat16"):
+        model = entry.build(config)
+    real = np.random.default_rng(1).uniform(0.0, 1.0, (8, 16, 16, 3)).astype("float32")
+    logs = model.train_on_batch(real, return_dict=True)
+    assert all(np.isfinite(value) for value in logs.values())
+    twin = training.float32_twin(entry, config, model)
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    network, twin_network = getattr(model, entry.signature.export), getattr(twin, entry.signature.export)
+    assert twin_network.weights[0].dtype == "float32"
+    np.testing.assert_allclose(np.asarray(twin_network(z)["image"]), np.asarray(network(z)["image"], "float32"),
+                               atol=0.05)
+
+
 def test_gan_discriminator_sees_real_and_generated_halves():
     from zoo import registry
 

@@ -53,7 +53,9 @@ class FaceVAE(keras.Model):
 
     def encode(self, images, training=False):
         """(mean, log_variance) of q(z | images)."""
-        statistics = self.encoder(images, training=training)
+        # float32 whatever the networks compute in (bfloat16 under mixed precision):
+        # sampling and the losses need its range and precision.
+        statistics = keras.ops.cast(self.encoder(images, training=training), "float32")
         mean, log_variance = keras.ops.split(statistics, 2, axis=-1)
         return mean, keras.ops.clip(log_variance, -20.0, 10.0)
 
@@ -66,7 +68,7 @@ class FaceVAE(keras.Model):
         mean, log_variance = self.encode(images, training=training)
         noise = keras.random.normal(keras.ops.shape(mean), seed=self.seed_generator)
         z = mean + keras.ops.exp(0.5 * log_variance) * noise
-        reconstruction = self.decoder(z, training=training)["image"]
+        reconstruction = keras.ops.cast(self.decoder(z, training=training)["image"], "float32")
         cross_entropy = keras.ops.binary_crossentropy(images, reconstruction)
         reconstruction_loss = keras.ops.mean(keras.ops.sum(cross_entropy, axis=(1, 2, 3)))
         kl = -0.5 * keras.ops.sum(1 + log_variance - keras.ops.square(mean) - keras.ops.exp(log_variance), axis=1)
