@@ -726,6 +726,7 @@ def test_evaluate_scores_an_exported_generator_as_it_ships(celeba, tmp_path):
     from zoo import training
     from zoo.common import imagegrid
     from zoo.faces import data, metrics
+    from zoo.faces import entries as face_entries
 
     generator = onnx_generator(tmp_path / "random", 16) / "model.onnx"
     result = run_zoo("evaluate", "face_gan", "--model", generator, "--data", celeba[1], "--json")
@@ -740,6 +741,10 @@ def test_evaluate_scores_an_exported_generator_as_it_ships(celeba, tmp_path):
     expected = metrics.sliced_wasserstein(real, drawn, seed=0)["swd"]
     assert figures["eval_images"] == len(real) == 6 and figures["swd"] == pytest.approx(expected, rel=1e-4)
     assert figures["swd_floor"] < figures["swd_ceiling_noise"] and "raw_generator_swd" not in figures
+    # The network the evaluator samples gives images in [0, 1], as a run's does.
+    network, _ = face_entries.exported_generator(generator, "face_gan")
+    image = network.image_network(z[:2])["image"]
+    assert image.dtype == np.float32 and np.abs(image - drawn[:2]).max() <= 0.5 / 255 + 1e-6
     redrawn = training.evaluate("face_gan", generator, data=celeba[1], seed=7)["swd"]
     assert redrawn == training.evaluate("face_gan", generator, data=celeba[1], seed=7)["swd"] != figures["swd"]
     assert_one_line_error(run_zoo("evaluate", "face_vae", "--model", generator, "--data", celeba[1]),

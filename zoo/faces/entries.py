@@ -6,6 +6,8 @@ The registry imports this module on its first lookup.
 
 import functools
 
+import numpy as np
+
 from zoo import blocks, classifiers, datasets, errors, registry
 from zoo.common import imagegrid
 from zoo.faces import data as faces_data
@@ -53,7 +55,8 @@ def evaluate_faces(model, splits, config):
 
 class ExportedGenerator:
     """An exported generator (ONNX and card) in the shape the evaluator takes: its
-    ``image_network`` maps ``z`` to ``{"image": ...}`` through onnxruntime."""
+    ``image_network`` maps ``z`` to ``{"image": float32 in [0, 1]}`` through
+    onnxruntime, quantised to the 8 bits of the images serve writes."""
 
     def __init__(self, served, session):
         from serve import generate
@@ -65,7 +68,7 @@ class ExportedGenerator:
     def __call__(self, z, training=False):
         from serve import generate
 
-        return {"image": generate.generate(self.session, self.served, z)}
+        return {"image": generate.generate(self.session, self.served, z).astype(np.float32) / np.float32(255.0)}
 
 
 def exported_generator(path, entry_name):
