@@ -18,8 +18,6 @@ from zoo import errors
 from zoo.faces import augment as faces_augment
 from zoo.faces import networks, samples
 
-LOSSES = ("bce", "hinge")
-
 
 @keras.saving.register_keras_serializable(package="zoo")
 class FaceGAN(keras.Model):
@@ -27,12 +25,8 @@ class FaceGAN(keras.Model):
     [-1, 1] -> one logit), each with its own Adam.
 
     One step: the discriminator sees ``batch`` real and ``batch`` generated images in
-    one batch (the report's 128 + 128) and takes a step on its loss; then the
-    generator takes a step with a fresh z. ``loss="bce"`` is the report's
-    cross-entropy with the non-saturating generator loss ``-log D(G(z))``;
-    ``loss="hinge"`` is the hinge loss of SAGAN and BigGAN (the discriminator pays
-    ``relu(1 - D(real)) + relu(1 + D(fake))``, the generator ``-D(fake)``), which
-    stops pushing on images the discriminator already gets right by a margin.
+    one batch (the report's 128 + 128) and takes a step on the cross-entropy; then the
+    generator takes a step on the non-saturating loss ``-log D(G(z))`` with a fresh z.
 
     What keeps it stable, and why:
 
@@ -74,12 +68,9 @@ class FaceGAN(keras.Model):
     def __init__(
         self, generator, discriminator, generator_learning_rate=2e-4, discriminator_learning_rate=2e-4, beta_1=0.5,
         label_smoothing=0.1, instance_noise=0.1, noise_decay_steps=2000, ema_decay=0.0, ema_generator=None,
-        loss="bce", augment="", **kwargs,
+        augment="", **kwargs,
     ):
         super().__init__(**kwargs)
-        if loss not in LOSSES:
-            raise errors.ZooError(f"loss must be one of {', '.join(LOSSES)}; received {loss!r}")
-        self.loss_name = loss
         self.augment = ",".join(faces_augment.parse_policy(augment))
         self.generator = generator
         self.ema_decay = float(ema_decay)
@@ -157,19 +148,6 @@ class FaceGAN(keras.Model):
         images = faces_augment.diff_augment(images, faces_augment.parse_policy(self.augment), self.seed_generator)
         return images + scale * keras.random.normal(keras.ops.shape(images), seed=self.seed_generator)
 
-    def _discriminator_loss(self, labels, logits, batch):
-        if self.loss_name == "hinge":
-            real, fake = logits[:batch], logits[batch:]
-            return keras.ops.mean(keras.ops.relu(1.0 - real)) + keras.ops.mean(keras.ops.relu(1.0 + fake))
-        return keras.ops.mean(keras.ops.binary_crossentropy(labels, logits, from_logits=True))
-
-    def _generator_loss(self, fake_logits):
-        if self.loss_name == "hinge":
-            return -keras.ops.mean(fake_logits)
-        return keras.ops.mean(
-            keras.ops.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits, from_logits=True)
-        )
-
     def train_step(self, data):
         import tensorflow as tf
 
@@ -186,14 +164,16 @@ class FaceGAN(keras.Model):
         )
         with tf.GradientTape() as tape:
             logits = self._judge(images)
-            d_loss = self._discriminator_loss(labels, logits, batch)
+            d_loss = keras.ops.mean(keras.ops.binary_crossentropy(labels, logits, from_logits=True))
         gradients = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.discriminator_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_weights))
 
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
             fake_logits = self._judge(self._seen(self._generate(z), scale))
-            g_loss = self._generator_loss(fake_logits)
+            g_loss = keras.ops.mean(
+                keras.ops.binary_crossentropy(keras.ops.ones_like(fake_logits), fake_logits, from_logits=True)
+            )
         gradients = tape.gradient(g_loss, self.generator.trainable_weights)
         self.generator_optimizer.apply_gradients(zip(gradients, self.generator.trainable_weights))
         if self.ema_decay > 0:
@@ -219,7 +199,6 @@ class FaceGAN(keras.Model):
             "instance_noise": self.instance_noise,
             "noise_decay_steps": self.noise_decay_steps,
             "ema_decay": self.ema_decay,
-            "loss": self.loss_name,
             "augment": self.augment,
         }
 
@@ -238,7 +217,7 @@ class FaceGAN(keras.Model):
 def face_gan(
     name, filters=16, latent_dim=128, image_size=64, kernel_size=4, taper=True, generator_learning_rate=2e-4,
     discriminator_learning_rate=2e-4, beta_1=0.5, label_smoothing=0.1, instance_noise=0.1, noise_decay_steps=2000,
-    ema_decay=0.999, loss="bce", spectral_norm=False, augment="",
+    ema_decay=0.999, augment="",
 ):
     """The report's DCGAN: the deconv net (tanh) generates, the conv net (one logit)
     discriminates, 128 real + 128 generated images per discriminator step.
@@ -269,10 +248,6 @@ def face_gan(
             sampled and exported; 0 samples the trained generator itself. With the
             warm-up ramp, runs shorter than about 9 / (1 - ema_decay) steps average
             over roughly their last ninth.
-        loss: ``bce`` (the report's cross-entropy) or ``hinge``.
-        spectral_norm: spectral normalisation of the discriminator's layers
-            (Miyato et al., 2018), which bounds how fast its output can change with
-            its input.
         augment: the discriminator's differentiable augmentation, some of
             ``color,translation,cutout`` (:mod:`zoo.faces.augment`); "" for none.
 
@@ -285,13 +260,13 @@ def face_gan(
     )
     discriminator = networks.build_conv_net(
         (image_size, image_size, 3), 1, filters, activation="leaky_relu", out_activation=None, taper=taper,
-        spectral_norm=spectral_norm, name="discriminator",
+        name="discriminator",
     )
     model = FaceGAN(
         generator, discriminator, generator_learning_rate=generator_learning_rate,
         discriminator_learning_rate=discriminator_learning_rate, beta_1=beta_1, label_smoothing=label_smoothing,
-        instance_noise=instance_noise, noise_decay_steps=noise_decay_steps, ema_decay=ema_decay, loss=loss,
-        augment=augment, name=name,
+        instance_noise=instance_noise, noise_decay_steps=noise_decay_steps, ema_decay=ema_decay, augment=augment,
+        name=name,
     )
     model.compile()
     return model

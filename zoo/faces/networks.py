@@ -29,15 +29,9 @@ def _activation(name, label):
     return keras.layers.Activation(name, name=label)
 
 
-def _normalised(layer, spectral_norm):
-    if not spectral_norm:
-        return layer
-    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
-
-
 def build_conv_net(
     in_shape, out_shape, filters, conv_layers=None, kernel_size=3, activation="relu", batch_norm=False,
-    out_activation="sigmoid", taper=False, spectral_norm=False, name="conv_net", input_name="image",
+    out_activation="sigmoid", taper=False, name="conv_net", input_name="image",
 ):
     """The report's convolutional network: stride-2 convolutions of ``filters``
     channels, Flatten, one Dense layer.
@@ -59,8 +53,6 @@ def build_conv_net(
         out_activation: the Dense layer's activation; None for logits.
         taper: DCGAN's channel layout instead of the report's constant width:
             ``filters`` at full resolution, doubling with every halving, at most 8x.
-        spectral_norm: wrap every convolution and the Dense layer in
-            ``keras.layers.SpectralNormalization`` (a GAN's discriminator).
         name: the model's name.
         input_name: the input tensor's name.
 
@@ -76,15 +68,15 @@ def build_conv_net(
     x = inputs
     for index in range(1, conv_layers + 1):
         width = filters * min(2 ** (index - 1), 8) if taper else filters
-        x = _normalised(keras.layers.Conv2D(
+        x = keras.layers.Conv2D(
             width, kernel_size, strides=2, padding="same", use_bias=not (batch_norm and index > 1),
             name=f"{name}_conv{index}",
-        ), spectral_norm)(x)
+        )(x)
         if batch_norm and index > 1:
             x = keras.layers.BatchNormalization(name=f"{name}_bn{index}")(x)
         x = _activation(activation, f"{name}_act{index}")(x)
     x = keras.layers.Flatten(name=f"{name}_flatten")(x)
-    outputs = _normalised(keras.layers.Dense(out_shape, activation=out_activation, name=f"{name}_dense"), spectral_norm)(x)
+    outputs = keras.layers.Dense(out_shape, activation=out_activation, name=f"{name}_dense")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
