@@ -47,35 +47,11 @@ def server_env():
     return env
 
 
-class Server:
-    """``zoo serve --port 0`` in a subprocess; its URL read from its first line."""
-
-    def __init__(self, tmp_path, *args):
-        self.log = tmp_path / f"serve-{time.monotonic_ns()}.log"
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "zoo.cli", "serve", "--port", "0", *args],
-                                            stdout=log, stderr=subprocess.STDOUT, env=server_env(), cwd=ROOT)
-        deadline = time.monotonic() + 60
-        self.url = None
-        while time.monotonic() < deadline and self.url is None:
-            if self.process.poll() is not None:
-                raise AssertionError(f"zoo serve exited: {self.log.read_text()}")
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", self.log.read_text())
-            if found:
-                self.url = f"http://127.0.0.1:{found.group(1)}"
-            time.sleep(0.05)
-        assert self.url, self.log.read_text()
-        while time.monotonic() < deadline:
-            try:
-                if request(self, "GET", "/v2/health/ready", headers={})[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"zoo serve never became ready: {self.log.read_text()}")
-
-    def stop(self):
-        loadtest.terminate(self.process)
+def Server(tmp_path, *args):
+    """``zoo serve --port 0 ARGS`` on loopback, started and ready (loadtest's server
+    process, as serve-bench starts it), with this checkout on its path."""
+    log = tmp_path / f"serve-{time.monotonic_ns()}.log"
+    return loadtest.ServerProcess(args, env=server_env(), log_path=log, timeout=60).start()
 
 
 def request(server, method, path, body=None, headers=None, timeout=60):
@@ -530,7 +506,7 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path):
         assert answers and answers[0][3] > signalled
         # uvicorn stops gracefully, then re-raises the signal: the shell sees 143 as after any SIGTERM.
         assert running.process.wait(timeout=60) in (0, -signal.SIGTERM)
-        assert "Finished server process" in running.log.read_text()
+        assert "Finished server process" in running.log_text()
         assert answers and answers[0][0] == 200 and answers[0][2][:8] == b"\x89PNG\r\n\x1a\n"
         with pytest.raises(urllib.error.URLError):  # it stopped listening
             request(running, "GET", "/v2/health/live", headers={}, timeout=5)

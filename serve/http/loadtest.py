@@ -50,12 +50,13 @@ class ServerProcess:
 
     ``cold_start_seconds`` is the time from the process's start to the first 200 from
     ``/v2/health/ready``. Use as a context manager; leaving it sends SIGTERM (graceful)
-    and kills the server only if it has not stopped 30 s later.
+    and kills the server only if it has not stopped 30 s later. ``env`` is the
+    server's whole environment (default: this process's).
     """
 
     def __init__(self, args=(), env=None, log_path=None, timeout=READY_TIMEOUT):
         self.args, self.timeout = list(map(str, args)), timeout
-        self.env = {**os.environ, **(env or {})}
+        self.env = dict(os.environ if env is None else env)
         self.env.pop("ZOO_SERVE_TOKEN", None)  # the token, if any, comes from args
         self._own_log = log_path is None
         self.log_path = pathlib.Path(log_path or tempfile.mkstemp(prefix="zoo-serve-", suffix=".log")[1])
