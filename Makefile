@@ -142,11 +142,12 @@ study-task1: install study-mnist_mlp study-mnist_cnn study-cifar10
 # ---------------------------------------------------------------- the report's Task 3 setups
 # Its VAE setups (Table 8: filters-latent) and GAN setups (Table 9), each a run folder under
 # FACES_DIR with a 16-face grid and an interpolation strip (linear, then spherical) in
-# docs/faces/. A finished run is reused (delete its folder to retrain), an interrupted one
+# FACES_DOCS. A finished run is reused (delete its folder to retrain), an interrupted one
 # resumes. At the report's epochs they take hours each on two cores: set VAE_EPOCHS and
 # GAN_EPOCHS for a budget; results/faces.csv records how far each got.
 CELEBA ?= ../shared/datasets/celeba-subset.zip
 FACES_DIR ?= artifacts/faces
+FACES_DOCS ?= docs/faces
 VAE_SETUPS := 128-32 128-64 256-64
 GAN_SETUPS := 64-128 128-128
 VAE_EPOCHS ?= 30
@@ -154,6 +155,8 @@ GAN_EPOCHS ?= 20
 FACES_ARGS ?= --precision auto
 FACE_SETUPS := $(addprefix vae-,$(VAE_SETUPS)) $(addprefix gan-,$(GAN_SETUPS))
 setup_hp = --hp filters=$(word 1,$(subst -, ,$(1))) --hp latent_dim=$(word 2,$(subst -, ,$(1)))
+# Finished runs are kept: make would otherwise delete them as intermediate files.
+.PRECIOUS: $(FACES_DIR)/vae-%/metrics.json $(FACES_DIR)/gan-%/metrics.json
 
 $(FACES_DIR)/vae-%/metrics.json: | $(STAMP)
 	$(ZOO) train face_vae --data $(CELEBA) $(call setup_hp,$*) --epochs $(VAE_EPOCHS) --out $(@D) $(FACES_ARGS)
@@ -163,13 +166,13 @@ $(FACES_DIR)/gan-%/metrics.json: | $(STAMP)
 	$(ZOO) train face_gan --data $(CELEBA) $(call setup_hp,$*) --hp taper=false --hp kernel_size=3 \
 		--epochs $(GAN_EPOCHS) --out $(@D) $(FACES_ARGS)
 
-docs/faces/%-grid.png: $(FACES_DIR)/%/metrics.json
+$(FACES_DOCS)/%-grid.png: $(FACES_DIR)/%/metrics.json
 	$(ZOO) faces-sample --model $(<D) --kind grid --count 16 --seed 1 --out $@
 
-docs/faces/%-interpolation.png: $(FACES_DIR)/%/metrics.json
+$(FACES_DOCS)/%-interpolation.png: $(FACES_DIR)/%/metrics.json
 	$(ZOO) faces-sample --model $(<D) --kind interpolation --pairs 1 --steps 8 --seed 1 --out $@
 
-study-faces: $(foreach setup,$(FACE_SETUPS),docs/faces/$(setup)-grid.png docs/faces/$(setup)-interpolation.png)
+study-faces: $(foreach setup,$(FACE_SETUPS),$(FACES_DOCS)/$(setup)-grid.png $(FACES_DOCS)/$(setup)-interpolation.png)
 
 export-%: install
 	$(ZOO) export $* $(ARGS)
