@@ -71,7 +71,8 @@ class FaceGAN(keras.Model):
         augment="", **kwargs,
     ):
         super().__init__(**kwargs)
-        self.augment = ",".join(faces_augment.parse_policy(augment))
+        self.policy = faces_augment.parse_policy(augment)
+        self.augment = ",".join(self.policy)
         self.generator = generator
         self.ema_decay = float(ema_decay)
         if not 0.0 <= self.ema_decay < 1.0:
@@ -145,7 +146,7 @@ class FaceGAN(keras.Model):
 
     def _seen(self, images, scale):
         """What the discriminator is shown: augmented, then with instance noise."""
-        images = faces_augment.diff_augment(images, faces_augment.parse_policy(self.augment), self.seed_generator)
+        images = faces_augment.diff_augment(images, self.policy, self.seed_generator)
         return images + scale * keras.random.normal(keras.ops.shape(images), seed=self.seed_generator)
 
     def train_step(self, data):
