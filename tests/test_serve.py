@@ -744,9 +744,9 @@ def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_pat
                     list(config[key]) == value, (name, key)
         assert card["training"]["epochs"] == config["epochs"], name
     assert "confidence" in json.loads((release.SHIPPED / "clock.card.json").read_text())["decode"]
-    # The classifiers train in bfloat16, as their shipped runs did, and ship int8 twins
-    # whose cards hash them.
-    for name in ("mnist", "cifar10"):
+    # The classifiers and the face generator train in bfloat16, as their shipped runs did;
+    # the classifiers ship int8 twins whose cards hash them.
+    for name in ("mnist", "cifar10", "faces"):
         release._train(release.RELEASES[name]["model"], None, None, lambda message: None)
         assert calls[-1][1]["precision"] == "mixed_bfloat16"
         card = json.loads((release.SHIPPED / f"{name}.card.json").read_text())
