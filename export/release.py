@@ -55,7 +55,7 @@ RELEASES = {
     # calibrated on its world validation clocks (the harder ones); read alone, without
     # the upright stages of the classic reader (docs/clock-reader.md).
     "clock": {"model": Stage("clock_polar", "artifacts/clock_world", recipe="world"), "calibrate": "world"},
-    "faces": {"model": Stage("face_gan", "artifacts/faces/gan-64-128", recipe="release", precision="mixed_bfloat16")},
+    "faces": {"model": Stage("face_gan", "artifacts/faces/gan-64-128", precision="mixed_bfloat16")},
     # The classifiers ship with an int8 twin when the export gate keeps its test accuracy
     # within 0.2 points of float32 (and it is faster).
     "mnist": {"model": Stage("mnist_bncnn", "artifacts/mnist_bncnn", precision="mixed_bfloat16"),
