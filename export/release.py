@@ -55,6 +55,8 @@ RELEASES = {
     # calibrated on its world validation clocks (the harder ones); read alone, without
     # the upright stages of the classic reader (docs/clock-reader.md).
     "clock": {"model": Stage("clock_polar", "artifacts/clock_world", recipe="world"), "calibrate": "world"},
+    # The generator with face_gan's defaults (the report's GAN setup 1): the same run folder
+    # make study-faces trains its gan-64-128 setup into, so one training serves both.
     "faces": {"model": Stage("face_gan", "artifacts/faces/gan-64-128", precision="mixed_bfloat16")},
     # The classifiers ship with an int8 twin when the export gate keeps its test accuracy
     # within 0.2 points of float32 (and it is faster).
