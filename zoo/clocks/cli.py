@@ -13,7 +13,7 @@ from zoo import errors
 
 # The renderers' names, spelt out so that `zoo --help` need not import them
 # (zoo.clocks.reading.RENDERERS; a test checks they agree).
-CLOCK_RENDERERS = ("zoo", "world", "matplotlib", "skia")
+CLOCK_RENDERERS = ("zoo", "world", "matplotlib", "skia", "product")
 # The drawing stacks render-clocks writes with (zoo.clocks.clockface.RENDERERS); the
 # training renderer's world profile is its --scenes world.
 DRAWING_RENDERERS = ("zoo", "matplotlib", "skia")
@@ -180,8 +180,9 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
                    "-RENDERER appended for a held-out renderer].")
 @click.option("--renderer", type=click.Choice(CLOCK_RENDERERS), default="zoo", show_default=True,
               help="Draw the test clocks with the project's renderer (the one readers train on) or with one "
-                   "written apart from it, which the reader has never seen (matplotlib, or skia: colour, "
-                   "perspective, cases, occluders, degradations).")
+                   "written apart from it, which the reader has never seen (matplotlib; skia: colour, "
+                   "perspective, cases, occluders, degradations; product: plain wall clocks as product photos, "
+                   "drawn at 600-2,000 pixels and brought down).")
 @click.option("--turns", is_flag=True,
               help="Read every clock at four quarter turns and keep the reading the model's turn selector chooses "
                    "(`zoo fit-turns`); written apart (-turns appended to the folder).")
@@ -205,6 +206,7 @@ def clock_errors(model_dir, count, out, renderer, turns, find):
       zoo clock-errors --model clock        the release reader, through onnxruntime
       zoo clock-errors --model clock --renderer matplotlib
       zoo clock-errors --model clock --renderer skia
+      zoo clock-errors --model clock --renderer product --find
       zoo clock-errors --model artifacts/clock_polar --turns
     """
     quiet_tensorflow()

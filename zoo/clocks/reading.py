@@ -174,7 +174,8 @@ def read_clocks(reader, images, turns=False):
 # The renderers of test clocks: the training renderer, and the held-out ones written
 # apart from it (zoo.clocks.heldout), each a module with
 # render(count, seed, size, progress) -> (images, labels, factor dicts).
-HELD_OUT_RENDERERS = {"matplotlib": "zoo.clocks.heldout.mplclocks", "skia": "zoo.clocks.heldout.skiaclocks"}
+HELD_OUT_RENDERERS = {"matplotlib": "zoo.clocks.heldout.mplclocks", "skia": "zoo.clocks.heldout.skiaclocks",
+                      "product": "zoo.clocks.heldout.productclocks"}
 # The training renderer's scene profiles: "zoo" is its classic one, "world" its
 # photographic one (held in: readers may train on it).
 SCENES = {"zoo": "classic", "world": "world"}
