@@ -37,6 +37,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 # 100 megapixels: above the largest phone and most camera photos (a 50 MP photo is
 # fine), far below what exhausts memory (a decoded 100 MP RGB image is 300 MB).
 MAX_IMAGE_PIXELS = 100_000_000
+# The longer side at most this many times the shorter. A panorama is about 4:1; a
+# 1000x1 picture is 75 bytes and would be cut into 1,999 squares to find a clock in
+# (issue #45), so the work a picture costs is bounded by its shape as well as its area.
+MAX_ASPECT = 20
 RESAMPLING = ("bilinear", "bicubic", "nearest", "lanczos", "box")
 CROPS = ("center_square", "none")
 COLORS = ("grayscale", "rgb")
@@ -51,6 +55,24 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 class ImageError(errors.ZooError):
     """An input that is not a readable image; the message names the file."""
+
+
+class ImageLimitError(ImageError, errors.LimitError):
+    """An image over a work limit (:data:`MAX_IMAGE_PIXELS`, :data:`MAX_ASPECT`)."""
+
+
+def check_shape(width, height, name):
+    """Refuse a picture whose area or aspect ratio is over its limit, before decoding it.
+
+    Raises:
+        ImageLimitError: naming the limit.
+    """
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageLimitError(f"{name}: image of {width}x{height} pixels is over the "
+                              f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels limit")
+    if max(width, height) > MAX_ASPECT * max(1, min(width, height)):
+        raise ImageLimitError(f"{name}: image of {width}x{height} pixels is over the aspect-ratio limit "
+                              f"(its longer side at most {MAX_ASPECT} times its shorter)")
 
 
 class Item:
@@ -174,6 +196,35 @@ def check_preprocessing(preprocessing, channels=None):
     return color, (int(size[0]), int(size[1])), crop, resample
 
 
+def check_regular_file(path, name):
+    """Refuse at once what is not a regular file: opening a FIFO with no writer, or
+    reading a device, would hang or never end; a symbolic link loop has no file at all.
+
+    Raises:
+        ImageError: one line naming the file and what it is.
+    """
+    import errno
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except PermissionError:
+        raise ImageError(f"{name}: permission denied") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ImageError(f"{name}: a loop of symbolic links, not a file") from None
+        raise ImageError(f"{name}: cannot read ({_first_line(error)})") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{name}: is a folder, not an image")
+    kinds = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+             stat.S_ISSOCK: "a socket"}
+    for test, kind in kinds.items():
+        if test(mode):
+            raise ImageError(f"{name}: is {kind}, not an image file")
+
+
 def open_image(path, name=None, draft=None):
     """Open and fully decode an image file, with its EXIF orientation applied.
 
@@ -197,6 +248,7 @@ def open_image(path, name=None, draft=None):
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     name = str(path) if name is None else name
+    check_regular_file(path, name)
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     limit = f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels"
     try:
@@ -205,10 +257,13 @@ def open_image(path, name=None, draft=None):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with open(path, "rb") as file:
                 image = Image.open(file)
+                check_shape(image.width, image.height, name)
                 request = draft(*image.size) if draft is not None and image.format == "JPEG" else None
                 if request is not None:
                     image.draft(*request)
                 image.load()
+    except ImageError:
+        raise
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file") from None
     except PermissionError:
@@ -217,7 +272,7 @@ def open_image(path, name=None, draft=None):
         raise ImageError(f"{name}: is a folder, not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         detail = str(error).split(" pixels")[0].replace("Image size (", "")
-        raise ImageError(f"{name}: image of {detail} pixels is over the {limit} limit (a decompression bomb?)") from None
+        raise ImageLimitError(f"{name}: image of {detail} pixels is over the {limit} limit (a decompression bomb?)") from None
     except UnidentifiedImageError:
         size = _size_of(path)
         if size == 0:
@@ -227,8 +282,7 @@ def open_image(path, name=None, draft=None):
         raise ImageError(f"{name}: truncated or corrupt image ({_first_line(error)})") from None
     except Exception as error:  # Pillow's decoders raise SyntaxError, ValueError, EOFError... on bad data.
         raise ImageError(f"{name}: corrupt image ({type(error).__name__}: {_first_line(error)})") from None
-    if image.width * image.height > MAX_IMAGE_PIXELS:  # belt and braces: formats that skip Pillow's check
-        raise ImageError(f"{name}: image of {image.width}x{image.height} pixels is over the {limit} limit")
+    check_shape(image.width, image.height, name)  # belt and braces: formats whose size changes on load
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block: read the pixels as stored

@@ -30,6 +30,10 @@ MARGIN = 1.3
 """Half the second pass's square, in dial radii: the dial fills about three quarters of it."""
 OVERLAP = 0.5
 """How much neighbouring first-pass squares overlap, as a share of their side."""
+MAX_WINDOWS = 1 + math.ceil((imaging.MAX_ASPECT - 1) / (1 - OVERLAP))
+"""The first pass's squares at most: what a picture at the aspect-ratio limit needs."""
+CHUNK = 16
+"""First-pass squares per onnxruntime run, so the work's memory does not grow with their count."""
 
 
 def windows(width, height):
@@ -38,6 +42,9 @@ def windows(width, height):
     side = min(width, height)
     span = max(width, height) - side
     count = 1 if span <= 0.05 * side else 1 + math.ceil(span / (side * (1.0 - OVERLAP)))
+    if count > MAX_WINDOWS:
+        raise errors.LimitError(f"a {width}x{height} picture would be cut into {count} squares to find the clock, "
+                                f"over the limit of {MAX_WINDOWS} (its aspect ratio is over {imaging.MAX_ASPECT}:1)")
     starts = np.linspace(0, span, count).round().astype(int) if count > 1 else np.array([span // 2])
     return [(int(start), 0, side) if width >= height else (0, int(start), side) for start in starts]
 
@@ -112,11 +119,16 @@ def find_and_read(session, model, image):
     grey, back = grey_of(image)
     height, width = grey.shape
     squares = windows(width, height)
-    batch = np.stack([square(grey, left + side / 2, top + side / 2, side / 2, size) for left, top, side in squares])
-    outputs, _, confidence = _read(session, model, batch)
-    best = int(np.argmax(confidence))
-    left, top, side = squares[best]
-    points = np.asarray(outputs[key][best], dtype=np.float64) * side + np.array([left, top])
+    best_confidence, points = -np.inf, None
+    for start in range(0, len(squares), CHUNK):
+        chunk = squares[start:start + CHUNK]
+        batch = np.stack([square(grey, left + side / 2, top + side / 2, side / 2, size) for left, top, side in chunk])
+        outputs, _, confidence = _read(session, model, batch)
+        best = int(np.argmax(confidence))
+        if confidence[best] > best_confidence:
+            left, top, side = chunk[best]
+            best_confidence = confidence[best]
+            points = np.asarray(outputs[key][best], dtype=np.float64) * side + np.array([left, top])
     centre = points[0]
     radius = float(max(np.linalg.norm(points[1] - centre), np.linalg.norm(points[2] - centre)))
     radius = min(max(radius, 0.05 * side), side)  # a degenerate frame still gives a usable square

@@ -341,6 +341,44 @@ def test_refusals_are_one_line_json(server, clocks):
     assert status == 200 and answer["outputs"][0]["shape"] == [1, 64, 64, 3]
 
 
+def degenerate_png(width, height):
+    """A real, tiny PNG of ``width`` x ``height`` grey pixels (1000x1 is 75 bytes)."""
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_hostile_requests_are_bounded_and_answered_4xx(server):
+    """Issue #45's table: each case that cost gigabytes or gave a 500 now gets a quick 4xx."""
+    z = {"name": "z", "shape": [1, 128], "datatype": "FP32", "data": [0.0] * 128}
+    infer = "/v2/models/faces/infer"
+    json_headers = {**AUTH, "Content-Type": "application/json"}
+    for width, height in ((1000, 1), (100_000, 1), (1, 5000)):
+        started = time.monotonic()
+        assert_json_error(request(server, "POST", "/time", degenerate_png(width, height)), 413, "aspect-ratio limit")
+        assert time.monotonic() - started < 10  # refused from its header, not after cutting 1,999 squares
+    many = {"inputs": [{**z, "shape": [1024, 128], "data": [0.0] * (1024 * 128)}]}
+    assert_json_error(request(server, "POST", infer, json.dumps(many).encode(), json_headers), 413, "256 rows")
+    answer = {"inputs": [{**z, "shape": [200, 128], "data": [0.0] * (200 * 128)}]}
+    assert_json_error(request(server, "POST", infer, json.dumps(answer).encode(), json_headers), 413, "answer limit")
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert_json_error(request(server, "POST", infer, deep, json_headers), 400, "nested too deeply")
+    not_a_number = json.dumps({"inputs": [z]}).replace("0.0", "NaN", 1).encode()
+    assert_json_error(request(server, "POST", infer, not_a_number, json_headers), 400, "NaN")
+    for seeds in ("%C2%B2,1", "%E2%91%A0,1"):  # "²,1" and "①,1"
+        assert_json_error(request(server, "GET", f"/interpolate.png?seeds={seeds}"), 400, "seeds must be two")
+    lower = {"Authorization": f"bearer {TOKEN}"}  # RFC 7235: the scheme is case-insensitive
+    status, _, _ = request(server, "GET", "/v2/models/faces", headers=lower)
+    assert status == 200
+    huge = {"inputs": [{**z, "data": [1e38] * 128}]}
+    status, _, body = request(server, "POST", infer, json.dumps(huge).encode(), json_headers)
+    assert status in (200, 422), body[:200]
+    if status == 200:
+        json.loads(body, parse_constant=lambda name: pytest.fail(f"the answer holds {name}"))
+    status, answer = post_json(server, infer, {"inputs": [z]})
+    assert status == 200 and answer["outputs"][0]["shape"] == [1, 64, 64, 3]
+
+
 # ----------------------------------------------------------------------------- load, metrics
 
 

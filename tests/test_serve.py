@@ -13,6 +13,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import zlib
 
 import numpy as np
@@ -827,3 +828,22 @@ def test_clock_errors_draws_its_clocks_with_the_independent_renderer(served, tmp
 
     bad = zoo(served, "clock-errors", "--model", "clock", "--renderer", "povray", "--out", tmp_path / "b")
     assert bad.returncode != 0 and "povray" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_predict_time_refuses_pipes_devices_loops_and_degenerate_shapes_at_once(tmp_path):
+    """Issue #45: a FIFO with no writer used to hang, a symbolic link loop read as a
+    corrupt image, and a 75-byte 1000x1 PNG cost 3 GB; each is now one line at once."""
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    loop_a, loop_b = tmp_path / "a.png", tmp_path / "b.png"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    wide = tmp_path / "wide.png"
+    Image.new("L", (1000, 1), 128).save(wide)
+    cases = [(fifo, "FIFO"), (loop_a, "loop of symbolic links"), ("/dev/zero", "character device"),
+             (wide, "aspect-ratio limit")]
+    for path, fragment in cases:
+        started = time.monotonic()
+        result = run_zoo("predict-time", path, timeout=60)
+        assert_one_line_error(result, fragment)
+        assert time.monotonic() - started < 30

@@ -17,3 +17,8 @@ class DataError(ZooError):
 
 class HyperparameterError(ZooError):
     """An unknown hyperparameter, or a value of the wrong type."""
+
+
+class LimitError(ZooError):
+    """Work over one of the limits a request or command may cost (pixels, aspect ratio,
+    rows, the size of an answer); the message names the limit. ``zoo serve`` answers 413."""

@@ -97,6 +97,10 @@ class Settings:
     max_batch: int = 16
     batch_window_ms: float = 5.0
     max_body_bytes: int = 16_000_000
+    # The work one infer request may ask for (issue #45): rows, and the answer's size
+    # (a JSON number costs about 24 bytes, a binary FP32 one 4).
+    max_rows: int = 256
+    max_answer_bytes: int = 32_000_000
 
 
 def _name_for(spec):
@@ -200,10 +204,14 @@ def _answers(function):
             return error_response(error.status_code, _first_line(error.detail), error.headers)
         except guards.BodyTooLarge as error:
             return error_response(413, str(error), {"connection": "close"})
+        except oip.NonFiniteOutput as error:
+            return error_response(422, _first_line(error))
         except oip.TensorError as error:
             return error_response(400, _first_line(error))
+        except errors.LimitError as error:  # work over a limit, whatever raised it
+            return error_response(413, _first_line(error))
         except imaging.ImageError as error:
-            return error_response(413 if "limit" in str(error) else 400, _first_line(error))
+            return error_response(400, _first_line(error))
         except errors.ZooError as error:
             return error_response(400, _first_line(error))
         except Exception as error:  # a bug: logged in full here, one line for the client
@@ -335,15 +343,33 @@ def create_app(settings, served=None):
         item = lookup(request.path_params["name"])
         check_version(request)
         body = await request.body()
-        message, tail = oip.split_body(body, request.headers.get(oip.HEADER_LENGTH))
+        # Parsing and answering run off the event loop: a big JSON body must not hold
+        # up health checks and small requests.
+        request_id, feed, wanted = await run_in_threadpool(parse_infer, item, body,
+                                                           request.headers.get(oip.HEADER_LENGTH))
+        outputs = await item.batcher.infer(feed)
+        content, headers = await run_in_threadpool(oip.response, item.name, request_id, outputs, wanted)
+        return Response(content, headers=headers)
+
+    def parse_infer(item, body, header_length):
+        message, tail = oip.split_body(body, header_length)
         request_id = message.get("id")
         if request_id is not None and not isinstance(request_id, str):
             raise oip.TensorError("the request's id must be a string")
         feed = oip.parse_inputs(message, tail, item.inputs)
         wanted = oip.requested_outputs(message, item.outputs)
-        outputs = await item.batcher.infer(feed)
-        content, headers = oip.response(item.name, request_id, outputs, wanted)
-        return Response(content, headers=headers)
+        rows = next(iter(feed.values())).shape[0]
+        if rows > settings.max_rows:
+            raise errors.LimitError(f"{rows} rows is over the limit of {settings.max_rows} rows per infer request "
+                                    "(zoo serve --max-rows)")
+        shapes = {spec.get("name"): (oip.datatype_of(spec.get("dtype", "float32")), spec.get("shape") or [None])
+                  for spec in item.model.card.get("outputs") or []}
+        answer = oip.answer_bytes(shapes, wanted, rows)
+        if answer > settings.max_answer_bytes:
+            raise errors.LimitError(f"the answer would be about {guards.format_bytes(answer)}, over the "
+                                    f"{guards.format_bytes(settings.max_answer_bytes)} answer limit (zoo serve "
+                                    "--max-answer-mb): ask for fewer rows, or for binary outputs")
+        return request_id, feed, wanted
 
     # ------------------------------------------------------------------ the zoo's own endpoints
     async def image_body(request):
@@ -359,11 +385,17 @@ def create_app(settings, served=None):
             raise HTTPError(400, "no image: send the image as the request body or as a multipart field 'image'")
         return data
 
+    def refuse(upload, result):
+        """Raise the typed error behind a reader's ``{"error": ...}`` answer (a limit is a
+        413): the upload's header is read again, which is where such errors are found."""
+        imaging.open_image(upload.path, "upload")
+        raise imaging.ImageError(result["error"])
+
     def read_clock(item, data, find):
         with uploaded(data) as upload:
             ((_, result),) = predict.predict(item.session, item.model, [upload], find=find)
             if "error" in result:
-                raise imaging.ImageError(result["error"])
+                refuse(upload, result)
             if not find and "keypoints" in item.outputs:
                 from serve import locate
 
@@ -384,8 +416,8 @@ def create_app(settings, served=None):
     def classify_upload(item, data, top):
         with uploaded(data) as upload:
             ((_, result),) = classifier.classify(item.session, item.model, [upload], top=top)
-        if "error" in result:
-            raise imaging.ImageError(result["error"])
+            if "error" in result:
+                refuse(upload, result)
         return {"model": item.name, **result}
 
     @_answers
@@ -422,7 +454,8 @@ def create_app(settings, served=None):
         item = chosen(request, default_image, lambda served_item: served_item.is_image, "face generator")
         text = request.query_params.get("seeds") or "0,1"
         parts = text.split(",")
-        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        # ASCII digits only: str.isdigit() also takes '²' and '①', which int() refuses.
+        if len(parts) != 2 or not all(re.fullmatch(r"[0-9]{1,18}", part.strip()) for part in parts):
             raise HTTPError(400, f"seeds must be two non-negative integers A,B; received {text[:40]!r}")
         seeds = tuple(int(part) for part in parts)
         if max(seeds) > MAX_SEED:

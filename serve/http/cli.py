@@ -29,9 +29,16 @@ MAX_WINDOW_MS = 1000.0
               help="How long the first infer request of a batch waits for others, in milliseconds.")
 @click.option("--max-body-mb", type=float, default=16.0, show_default=True,
               help="Largest request body, in megabytes; bigger ones get 413.")
+@click.option("--max-rows", type=click.IntRange(1, 65536), default=256, show_default=True,
+              help="Rows at most in one infer request (413 above).")
+@click.option("--max-answer-mb", type=click.FloatRange(0.001, 4096), default=32.0, show_default=True,
+              help="The largest answer an infer request may ask for, in MB (413 above; binary outputs are ~6x smaller).")
+@click.option("--keep-alive-timeout", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
+              help="Seconds an idle keep-alive connection is kept open.")
 @_provider_option
 @click.option("--quiet", is_flag=True, help="No access log.")
-def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body_mb, provider, quiet):
+def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body_mb, max_rows, max_answer_mb,
+                  keep_alive_timeout, provider, quiet):
     """Serve the models over HTTP: the Open Inference Protocol (KServe v2, as Triton
     speaks it), clock reading, image classes, face pictures, Prometheus metrics and a page to try them.
 
@@ -79,7 +86,8 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
     from serve.http import app as application
 
     settings = application.Settings(specs=specs, provider=provider, token=token, max_batch=max_batch,
-                                    batch_window_ms=batch_window_ms, max_body_bytes=int(max_body_mb * 1e6))
+                                    batch_window_ms=batch_window_ms, max_body_bytes=int(max_body_mb * 1e6),
+                                    max_rows=max_rows, max_answer_bytes=int(max_answer_mb * 1e6))
     served = application.load_models(settings)
     listener = _listen(host, port, errors)
     app = application.create_app(settings, served)
@@ -94,7 +102,7 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
                    err=True)
     sys.stdout.flush()
     config = uvicorn.Config(app, log_level="info", access_log=not quiet, timeout_graceful_shutdown=30,
-                            lifespan="on", server_header=False)
+                            timeout_keep_alive=keep_alive_timeout, lifespan="on", server_header=False)
     uvicorn.Server(config).run(sockets=[listener])
 
 

@@ -88,7 +88,7 @@ class Token:
 
     def __init__(self, app, token):
         self.app = app
-        self.expected = None if token is None else f"Bearer {token}".encode()
+        self.expected = None if token is None else token.encode()
 
     async def __call__(self, scope, receive, send):
         if self.expected is None or scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -97,7 +97,9 @@ class Token:
         for key, value in scope.get("headers") or ():
             if key == b"authorization":
                 given = value
-        if not hmac.compare_digest(given, self.expected):
+        # RFC 7235: the scheme is case-insensitive ("bearer" is "Bearer").
+        scheme, _, credentials = given.strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials.strip(), self.expected):
             reason = "a bearer token is required" if not given else "the bearer token is wrong"
             return await send_json_error(send, 401, f"{reason} (send Authorization: Bearer TOKEN)",
                                          [(b"www-authenticate", b'Bearer realm="zoo"')])

@@ -33,6 +33,10 @@ class TensorError(ValueError):
     """A malformed request or tensor; the message is one line."""
 
 
+class NonFiniteOutput(TensorError):
+    """An answer that strict JSON cannot carry (answered 422)."""
+
+
 def datatype_of(dtype):
     """The protocol datatype of a numpy dtype or a card's dtype name (``float32`` -> ``FP32``)."""
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
@@ -44,6 +48,11 @@ def tensor_spec(items):
     return [{"name": item.get("name"), "datatype": datatype_of(item.get("dtype", "float32")),
              "shape": [-1 if size is None else int(size) for size in item.get("shape") or []]}
             for item in items or []]
+
+
+def _refuse_constant(name):
+    """Strict JSON: NaN, Infinity and -Infinity are not JSON numbers."""
+    raise TensorError(f"the request holds {name}, which is not a JSON number (strict JSON only)")
 
 
 def split_body(body, header_length):
@@ -63,9 +72,11 @@ def split_body(body, header_length):
     else:
         head, tail = body, b""
     try:
-        request = json.loads(head)
+        request = json.loads(head, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise TensorError(f"the request is not JSON ({str(error).splitlines()[0][:120]})") from None
+    except RecursionError:
+        raise TensorError("the request's JSON is nested too deeply") from None
     if not isinstance(request, dict):
         raise TensorError(f"the request must be a JSON object; received {type(request).__name__}")
     return request, tail
@@ -135,10 +146,12 @@ def parse_inputs(request, tail, expected):
                 if raw.dtype.kind not in "biuf":
                     raise TypeError(raw.dtype)
                 array = raw.astype(dtype)
-            except (ValueError, TypeError, OverflowError):
+            except (ValueError, TypeError, OverflowError, RecursionError):
                 raise TensorError(f"input {name!r}: data must be numbers in a regular (not ragged) list") from None
             if array.size != count:
                 raise TensorError(f"input {name!r}: {array.size} values do not fill the shape {list(shape)} ({count} values)")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise TensorError(f"input {name!r}: NaN or infinite values (only finite numbers are accepted)")
         feed[name] = np.ascontiguousarray(array.reshape(shape))
     if offset != len(tail):
         raise TensorError(f"{len(tail) - offset} bytes after the JSON header belong to no input")
@@ -174,6 +187,26 @@ def requested_outputs(request, names):
     return chosen
 
 
+# What one value of an answer costs: a JSON number is written with up to 17 digits.
+JSON_BYTES_PER_VALUE = 24
+
+
+def answer_bytes(outputs, chosen, rows):
+    """About how many bytes the answer to ``rows`` rows takes, before running anything.
+
+    Args:
+        outputs: ``{name: (datatype, shape with None for free dimensions)}``.
+        chosen: :func:`requested_outputs`.
+    """
+    total = 0
+    for name, binary in chosen:
+        datatype, shape = outputs.get(name, ("FP64", [None]))
+        per_row = math.prod(1 if size is None else int(size) for size in shape[1:])
+        total += rows * per_row * (NUMPY_OF.get(datatype, np.dtype("float64")).itemsize if binary
+                                   else JSON_BYTES_PER_VALUE)
+    return total
+
+
 def response(model_name, request_id, outputs, chosen):
     """``(body bytes, headers)`` of an inference answer.
 
@@ -196,7 +229,11 @@ def response(model_name, request_id, outputs, chosen):
             tensor["data"] = array.ravel().tolist()
         tensors.append(tensor)
     answer["outputs"] = tensors
-    head = json.dumps(answer, separators=(",", ":")).encode()
+    try:
+        head = json.dumps(answer, separators=(",", ":"), allow_nan=False).encode()
+    except ValueError:  # strict JSON never carries NaN or infinities
+        raise NonFiniteOutput("the model's output holds NaN or infinite values for this input; "
+                              "ask for it as binary data (parameters.binary_data) to see it") from None
     if not tail:
         return head, {"content-type": "application/json"}
     return head + b"".join(tail), {"content-type": "application/octet-stream", HEADER_LENGTH: str(len(head))}
