@@ -61,6 +61,15 @@ class ImageLimitError(ImageError, errors.LimitError):
     """An image over a work limit (:data:`MAX_IMAGE_PIXELS`, :data:`MAX_ASPECT`)."""
 
 
+class ErrorResult(dict):
+    """A reader's ``{"error": message}`` answer for one input that also keeps the
+    :class:`ImageError` behind it, so a server can answer by its type (a limit is a 413)."""
+
+    def __init__(self, error):
+        super().__init__(error=str(error))
+        self.exception = error
+
+
 def check_shape(width, height, name):
     """Refuse a picture whose area or aspect ratio is over its limit, before decoding it.
 

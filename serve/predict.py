@@ -142,7 +142,7 @@ def _find_each(session, model, items, progress):
                 minutes, confidence, box = locate.find_and_read(session, model, image)
                 result = {**reading(minutes, confidence), "box": box}
             except imaging.ImageError as error:
-                result = {"error": str(error)}
+                result = imaging.ErrorResult(error)
         yield item, result
         if progress is not None:
             progress(1)
@@ -222,7 +222,7 @@ def answer_in_batches(model, items, answer, batch_size=32, progress=None):
             try:
                 arrays.append((index, imaging.load(item.path, preprocessing, item.name)))
             except imaging.ImageError as error:
-                results[index] = {"error": str(error)}
+                results[index] = imaging.ErrorResult(error)
         if arrays:
             batch = np.stack([array for _, array in arrays]).astype(np.float32, copy=False)
             for (index, _), result in zip(arrays, answer(batch)):

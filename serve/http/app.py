@@ -24,6 +24,7 @@ imports TensorFlow or Keras (a test checks it).
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import pathlib
@@ -68,6 +69,12 @@ class Served:
     inputs: dict  # name -> (datatype, shape with None for free dimensions)
     outputs: list  # names, in the card's order
     batcher: batching.Batcher = None
+
+    @functools.cached_property
+    def output_specs(self):
+        """``{output: (datatype, shape)}`` from the card, for the answer-size limit."""
+        return {spec.get("name"): (oip.datatype_of(spec.get("dtype", "float32")), spec.get("shape") or [None])
+                for spec in self.model.card.get("outputs") or []}
 
     @property
     def is_clock(self):
@@ -362,9 +369,7 @@ def create_app(settings, served=None):
         if rows > settings.max_rows:
             raise errors.LimitError(f"{rows} rows is over the limit of {settings.max_rows} rows per infer request "
                                     "(zoo serve --max-rows)")
-        shapes = {spec.get("name"): (oip.datatype_of(spec.get("dtype", "float32")), spec.get("shape") or [None])
-                  for spec in item.model.card.get("outputs") or []}
-        answer = oip.answer_bytes(shapes, wanted, rows)
+        answer = oip.answer_bytes(item.output_specs, wanted, rows)
         if answer > settings.max_answer_bytes:
             raise errors.LimitError(f"the answer would be about {guards.format_bytes(answer)}, over the "
                                     f"{guards.format_bytes(settings.max_answer_bytes)} answer limit (zoo serve "
@@ -385,17 +390,15 @@ def create_app(settings, served=None):
             raise HTTPError(400, "no image: send the image as the request body or as a multipart field 'image'")
         return data
 
-    def refuse(upload, result):
-        """Raise the typed error behind a reader's ``{"error": ...}`` answer (a limit is a
-        413): the upload's header is read again, which is where such errors are found."""
-        imaging.open_image(upload.path, "upload")
-        raise imaging.ImageError(result["error"])
+    def refuse(result):
+        """Raise the typed error behind a reader's ``{"error": ...}`` answer (a limit is a 413)."""
+        raise getattr(result, "exception", None) or imaging.ImageError(result["error"])
 
     def read_clock(item, data, find):
         with uploaded(data) as upload:
             ((_, result),) = predict.predict(item.session, item.model, [upload], find=find)
             if "error" in result:
-                refuse(upload, result)
+                refuse(result)
             if not find and "keypoints" in item.outputs:
                 from serve import locate
 
@@ -417,7 +420,7 @@ def create_app(settings, served=None):
         with uploaded(data) as upload:
             ((_, result),) = classifier.classify(item.session, item.model, [upload], top=top)
             if "error" in result:
-                refuse(upload, result)
+                refuse(result)
         return {"model": item.name, **result}
 
     @_answers
