@@ -2,6 +2,7 @@
 #
 #   make demo          render clocks, train a reader, export it, read the time
 #   make test          the test suite (fast; `make test-slow` adds real training)
+#   make fuzz          zoo serve fuzzed against its OpenAPI document (Schemathesis), long: FUZZ_EXAMPLES=300 per operation
 #   make bench         serving latency (onnxruntime vs Keras), cold start, training throughput with XLA on and off
 #   make serve-bench   zoo serve under load: cold start, /time latency, 32 clients, memory, batched infer
 #   make page-screenshots   docs/page-*.png: zoo serve's page in headless chromium
@@ -22,7 +23,7 @@ DATA ?=
 ARGS ?=
 DATA_ARG := $(if $(DATA),--data $(DATA),)
 
-.PHONY: install node-runtime test-tools test test-slow demo bench serve-bench page-screenshots release list clean help study-task1 study-faces study-mnist_mlp study-mnist_cnn study-cifar10
+.PHONY: wallpapers install node-runtime test-tools test test-slow fuzz demo bench serve-bench page-screenshots release list clean help study-task1 study-faces study-mnist_mlp study-mnist_cnn study-cifar10
 
 help:
 	@sed -n '1,/^$$/p' Makefile
@@ -71,6 +72,15 @@ test: install $(NODE_STAMP) $(TEST_STAMP)
 test-slow: install $(NODE_STAMP) $(TEST_STAMP)
 	$(BIN)/python -m pytest -q --run-slow
 
+# tests/test_openapi.py with FUZZ_EXAMPLES examples per operation (the test suite runs a few): it starts
+# zoo serve on loopback with the release models and checks every answer against serve/http/openapi.json.
+# FUZZ_SEED=N for another run; the same seed sends the same requests.
+FUZZ_EXAMPLES ?= 300
+FUZZ_SEED ?= 45
+fuzz: install
+	ZOO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ZOO_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_openapi.py
+
 list: install
 	$(ZOO) list
 
@@ -91,11 +101,27 @@ page-screenshots: install $(TEST_STAMP)
 # folder under artifacts/ is empty) with the recipe export/release.py declares, e.g.
 # make release ARGS="--only mnist" or ARGS="--data faces=../shared/datasets/celeba-subset.zip".
 # MNIST and CIFAR (below) are passed when they exist. The clock reader's training clocks stand on
-# photos from CLOCK_BACKGROUNDS when it exists (else the renderer's own textures).
-CLOCK_BACKGROUNDS ?= $(wildcard ../shared/datasets/cifar10-jpg.zip)
-release: install
+# photos from CLOCK_BACKGROUNDS: CIFAR-10's when it exists and Debian's photographic wallpapers at
+# full resolution (make wallpapers), drawn from equally (else the renderer's own textures).
+WALLPAPERS := artifacts/wallpapers
+CLOCK_BACKGROUNDS ?= $(subst $(space),:,$(strip $(wildcard ../shared/datasets/cifar10-jpg.zip) \
+	$(if $(wildcard $(WALLPAPERS)/*.*),$(WALLPAPERS))))
+space := $(subst ,, )
+release: install wallpapers
 	$(BIN)/python -m export.release $(if $(CLOCK_BACKGROUNDS),--clock-backgrounds $(CLOCK_BACKGROUNDS),) \
 		$(if $(wildcard $(MNIST)),--data mnist=$(MNIST),) $(if $(wildcard $(CIFAR)),--data cifar10=$(CIFAR),) $(ARGS)
+
+# The listed wallpapers copied out of their Debian packages (installed here when run as root);
+# without them the release trains on CIFAR-10's photos alone.
+wallpapers: $(WALLPAPERS)/.stamp
+$(WALLPAPERS)/.stamp: zoo/clocks/clockface/wallpapers.txt
+	@test "$$(id -u)" != 0 || dpkg -s mate-backgrounds plasma-workspace-wallpapers gnome-backgrounds >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mate-backgrounds \
+		plasma-workspace-wallpapers gnome-backgrounds >/dev/null; } || echo "no wallpapers (apt-get failed)"
+	@mkdir -p $(WALLPAPERS)
+	@grep -v '^#' $< | while read -r file; do test -f "$$file" && \
+		cp "$$file" "$(WALLPAPERS)/$$(echo "$$file" | cut -d/ -f4- | tr / _)"; done; true
+	@touch $@
 
 train-%: install
 	$(ZOO) train $* $(DATA_ARG) $(ARGS)

@@ -305,7 +305,8 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", int
         if (stage.run / "model.keras").is_file():
             log(f"{name}: using the trained run {stage.run}")
         else:
-            overrides = {"backgrounds": str(pathlib.Path(backgrounds).resolve())} if backgrounds and stage is model else None
+            overrides = ({"backgrounds": os.pathsep.join(str(pathlib.Path(part).resolve()) for part in backgrounds.split(os.pathsep))}
+                         if backgrounds and stage is model else None)
             _train(stage, stage_data, epochs, lambda message: log(f"{name}: {message}"), overrides)
     if calibrate:
         from zoo.clocks import calibration
@@ -355,8 +356,9 @@ def _named_paths(option, values):
 @click.option("--data", "datas", multiple=True, metavar="NAME=PATH",
               help="The dataset release model NAME trains and is exported on, e.g. mnist=mnist.npz, "
                    "cifar10=cifar10-jpg.zip, faces=celeba.zip [default: the usual places].")
-@click.option("--clock-backgrounds", default=None, type=click.Path(exists=True),
-              help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip) "
+@click.option("--clock-backgrounds", default=None, type=str,
+              help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip); several "
+                   "joined by ':' are drawn from equally "
                    "[default: the renderer's own textures].")
 @click.option("--no-upright", is_flag=True, hidden=True)
 @click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained [default: its recipe's].")

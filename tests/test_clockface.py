@@ -570,3 +570,45 @@ def test_mixed_scenes_interleave_world_and_classic_clocks():
         assert isinstance(styles[index], clockface.ClockStyle if index % 3 == 2 else clockface.WorldStyle)
     with pytest.raises(ValueError, match="mixed"):
         clockface.render_batch(1, 0, 48, scenes="mixed", include={"roman"})
+
+
+def test_world_backgrounds_from_several_sets_drawn_equally(tmp_path):
+    import os
+
+    from zoo.clocks.clockface import backgrounds, draws
+
+    big = tmp_path / "big"
+    big.mkdir()
+    Image.new("RGB", (1200, 800), (200, 30, 30)).save(big / "wall.png")
+    small = _write_photos(tmp_path / "small", count=3)
+    joined = f"{small}{os.pathsep}{big}"
+    photos = backgrounds.source(joined)
+    assert len(photos) == 4
+    stream = draws.Stream(np.random.default_rng(0))
+    sizes = [photos.pick(stream).size for _ in range(200)]
+    # One big photo against three small ones, still drawn about half the time.
+    assert 70 < sizes.count((1200, 800)) < 130
+    digest = clockface.backgrounds_digest(joined)
+    assert digest == f"{clockface.backgrounds_digest(small)}+{clockface.backgrounds_digest(big)}"
+    first, _ = clockface.render_batch(2, 3, 48, include={"photo_background"}, scenes="world", backgrounds=joined)
+    again, _ = clockface.render_batch(2, 3, 48, include={"photo_background"}, scenes="world", backgrounds=joined)
+    assert first.tobytes() == again.tobytes()
+    with pytest.raises(ValueError, match="does not exist"):
+        backgrounds.source(f"{small}{os.pathsep}{tmp_path / 'nowhere'}")
+
+
+def test_consumer_dials_are_shop_clocks_with_big_bold_numerals():
+    from zoo.clocks.clockface import worldstyle
+
+    styles = [worldstyle.sample_world_style(np.random.default_rng(seed), include={"consumer_dial"})
+              for seed in range(60)]
+    assert all(style.case in worldstyle.CONSUMER_CASES for style in styles)
+    numbered = [style.dial for style in styles if style.dial.numerals == "arabic"]
+    assert len(numbered) > 25
+    assert all(dial.numeral_size >= 0.22 and dial.numeral_font in worldstyle.CONSUMER_FONTS for dial in numbered)
+    assert all(0.5 <= style.dial.hour_length / style.dial.minute_length <= 0.72 for style in styles)
+    assert all(style.dial.hour_width > style.dial.minute_width for style in styles)
+    towers = [worldstyle.sample_world_style(np.random.default_rng(seed), include={"tower_clock"}) for seed in range(20)]
+    assert all("assorted_dial" in style.tags for style in towers)
+    with pytest.raises(ValueError, match="share"):
+        worldstyle.sample_world_style(np.random.default_rng(0), include={"consumer_dial"}, exclude={"consumer_dial"})

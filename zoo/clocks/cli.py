@@ -83,8 +83,9 @@ def upright(reader_dir, upright_dirs, prior_weight, out, data):
 @click.option("--scenes", type=click.Choice(SCENES), default="classic", show_default=True,
               help="The project renderer's scene profile: world adds photographic backgrounds, cases, strong "
                    "perspective, occluders and camera defects.")
-@click.option("--backgrounds", type=click.Path(exists=True), default=None,
-              help="A folder or zip of photos for the world profile's backgrounds (e.g. cifar10-jpg.zip) "
+@click.option("--backgrounds", type=str, default=None,
+              help="A folder or zip of photos for the world profile's backgrounds (e.g. cifar10-jpg.zip); several "
+                   "joined by ':' are drawn from equally "
                    "[default: the renderer's own].")
 def render_clocks(count, size, seed, out, png, include, exclude, overwrite, renderer, scenes, backgrounds):
     """Render analog clocks in the Leiden "tell the time" format.

@@ -6,7 +6,9 @@ in an empty frame. The world profile puts photographs behind its clocks (and
 uses them as textures for cases, occluders and reflections), taken from:
 
 - ``backgrounds``: a folder of images or a ``.zip`` of images (searched
-  recursively, by file name order), e.g. CIFAR-10 or CelebA;
+  recursively, by file name order), e.g. CIFAR-10 or CelebA; several, joined
+  by ``os.pathsep`` (``cifar10-jpg.zip:wallpapers``), are drawn from equally,
+  so a few big photos are not drowned by many small ones;
 - else scikit-image's bundled sample photos, when ``skimage`` is importable
   (it is not a dependency);
 - else nothing: :func:`procedural` textures stand in (walls, wood, brick,
@@ -70,6 +72,10 @@ class PhotoSource:
     def __len__(self):
         return len(self.names)
 
+    def pick(self, stream):
+        """A random photo of the set (RGB PIL)."""
+        return self.image(stream.integers(len(self)))
+
     def _load(self, index):
         """Photo ``index`` as an RGB PIL image."""
         name = self.names[index]
@@ -96,6 +102,21 @@ class PhotoSource:
             return Image.new("RGB", (32, 32), (128, 128, 128))
 
 
+class PhotoSets:
+    """Several :class:`PhotoSource` sets, each drawn from equally, whatever its size."""
+
+    kind = "sets"
+
+    def __init__(self, sets):
+        self.sets = tuple(sets)
+
+    def __len__(self):
+        return sum(len(photos) for photos in self.sets)
+
+    def pick(self, stream):
+        return self.sets[stream.integers(len(self.sets))].pick(stream)
+
+
 @functools.lru_cache(maxsize=8)
 def _open(key):
     """The PhotoSource for a normalised backgrounds key (None: skimage or nothing)."""
@@ -112,6 +133,8 @@ def _open(key):
                 continue
             names.append(name)
         return PhotoSource("skimage", None, tuple(names)) if names else None
+    if isinstance(key, tuple):
+        return PhotoSets(_open(part) for part in key)
     path, kind = _check_path(key)
     if kind == "zip":
         try:
@@ -132,8 +155,9 @@ def _key(backgrounds):
     """A hashable, normalised form of a backgrounds argument."""
     if backgrounds is None:
         return None
-    path, _ = _check_path(backgrounds)
-    return str(path.resolve())
+    parts = str(backgrounds).split(os.pathsep) if isinstance(backgrounds, str) else [backgrounds]
+    keys = tuple(str(_check_path(part)[0].resolve()) for part in parts)
+    return keys[0] if len(keys) == 1 else keys
 
 
 def source(backgrounds):
@@ -155,6 +179,8 @@ def check(backgrounds):
 def _digest(key):
     if key is None:
         return "none"
+    if isinstance(key, tuple):
+        return "+".join(_digest(part) for part in key)
     photos = _open(key)
     digest = hashlib.sha256(photos.kind.encode())
     if photos.kind == "zip":
@@ -180,10 +206,12 @@ def backgrounds_digest(backgrounds):
 
 def photo_patch(photos, stream, width, height):
     """A random crop of a random photo, resized to ``width`` x ``height`` (RGB PIL)."""
-    image = photos.image(stream.integers(len(photos)))
+    image = photos.pick(stream)
     photo_width, photo_height = image.size
     aspect = width / height
-    share = stream.uniform(0.35, 1.0)
+    # Big photos are cropped down to a tenth of their side (about 100 pixels), small ones
+    # (CIFAR-10's 32) to a third at most.
+    share = stream.uniform(max(0.1, min(0.35, 100.0 / min(photo_width, photo_height))), 1.0)
     crop_width = max(2.0, min(photo_width, photo_height * aspect) * share)
     crop_height = max(2.0, crop_width / aspect)
     left = stream.uniform(0.0, max(0.0, photo_width - crop_width))
