@@ -33,7 +33,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[train,test]'
 	@touch $(STAMP)
 
 # onnxruntime for Node.js, the second runtime the export tests run models in. Its CPU
@@ -78,7 +78,7 @@ test-slow: install $(NODE_STAMP) $(TEST_STAMP)
 FUZZ_EXAMPLES ?= 300
 FUZZ_SEED ?= 45
 fuzz: install
-	ZOO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ZOO_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -p no:cacheprovider \
+	ZOO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ZOO_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
 		tests/test_openapi.py
 
 list: install

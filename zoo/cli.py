@@ -51,7 +51,15 @@ def quiet_tensorflow():
     Users who want TensorFlow's logs set TF_CPP_MIN_LOG_LEVEL themselves.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules or os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3":
+    if "tensorflow" in sys.modules:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        # The base install serves; training, tuning and export are the train extra's.
+        raise errors.ZooError("this command trains, tunes or exports and needs TensorFlow, which the serving "
+                              "install leaves out: pip install 'zoo[train]'")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3":
         return
     sys.stderr.flush()
     saved = os.dup(2)
