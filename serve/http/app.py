@@ -16,7 +16,8 @@ Endpoints (docs/deploy.md has curl examples):
 - ``GET /faces.png?count=N&seed=S[&columns=C]`` and
   ``GET /interpolate.png?seeds=A,B&steps=K&spherical=0|1``: the PNGs ``zoo generate-faces``
   and ``zoo interpolate`` write for the same arguments, byte for byte.
-- ``GET /``: a page to try them; ``GET /metrics``: Prometheus text.
+- ``GET /``: a page to try them; ``GET /metrics``: Prometheus text; ``GET /openapi.json``:
+  the API as OpenAPI 3 (:mod:`serve.http.openapi`), naming this server's models.
 
 Every error is ``{"error": "<one line>"}`` with a 4xx or 5xx status; nothing here
 imports TensorFlow or Keras (a test checks it).
@@ -37,7 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from serve import classifier, generate, predict
 from serve import images as imaging
 from serve import models as serving
-from serve.http import batching, guards, oip
+from serve.http import batching, guards, oip, openapi
 from zoo import __version__, errors
 from zoo.common import imagegrid
 
@@ -108,6 +109,8 @@ class Settings:
     # (a JSON number costs about 24 bytes, a binary FP32 one 4).
     max_rows: int = 256
     max_answer_bytes: int = 32_000_000
+    # Seconds a request's body may take to arrive, from the end of its headers (408 after).
+    body_timeout: float = 60.0
 
 
 def _name_for(spec):
@@ -201,12 +204,17 @@ def error_response(status, message, headers=None):
 
 def _answers(function):
     """Turn every failure of an endpoint into a one-line JSON error."""
+    from starlette.requests import ClientDisconnect
 
     async def endpoint(request):
         try:
             return await function(request)
         except HTTPError as error:
             return error_response(error.status, str(error))
+        except guards.BodyTimeout as error:
+            return error_response(408, str(error), {"connection": "close"})
+        except ClientDisconnect:  # gone before its body arrived: nobody reads this answer, and it is no bug
+            return error_response(400, "the client disconnected before its body arrived", {"connection": "close"})
         except StarletteHTTPException as error:  # a malformed multipart body...
             return error_response(error.status_code, _first_line(error.detail), error.headers)
         except guards.BodyTooLarge as error:
@@ -233,10 +241,10 @@ def _integer(request, key, default, low, high):
     text = request.query_params.get(key)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise HTTPError(400, f"{key} must be an integer; received {text[:40]!r}") from None
+    # ASCII digits only: int() also takes ' 5', '1_0', '+5' and '٥' (an Arabic-Indic five).
+    if not re.fullmatch(r"-?[0-9]{1,20}", text):
+        raise HTTPError(400, f"{key} must be an integer; received {text[:40]!r}")
+    value = int(text)
     if not low <= value <= high:
         raise HTTPError(400, f"{key} must be between {low} and {high}; received {value}")
     return value
@@ -402,8 +410,10 @@ def create_app(settings, served=None):
             if not find and "keypoints" in item.outputs:
                 from serve import locate
 
-                image = imaging.open_image(upload.path, "upload")
-                result["box"] = locate.find_and_read(item.session, item.model, image)[2]
+                with imaging.decoding(upload.path):
+                    image = imaging.open_image(upload.path, "upload")
+                    result["box"] = locate.find_and_read(item.session, item.model, image)[2]
+                    del image
         return result
 
     @_answers
@@ -457,10 +467,11 @@ def create_app(settings, served=None):
         item = chosen(request, default_image, lambda served_item: served_item.is_image, "face generator")
         text = request.query_params.get("seeds") or "0,1"
         parts = text.split(",")
-        # ASCII digits only: str.isdigit() also takes '²' and '①', which int() refuses.
-        if len(parts) != 2 or not all(re.fullmatch(r"[0-9]{1,18}", part.strip()) for part in parts):
+        # ASCII digits only: str.isdigit() also takes '²' and '①', which int() refuses; spaces
+        # round them, but not str.strip()'s other whitespace ('\x1c', '\u2003').
+        if len(parts) != 2 or not all(re.fullmatch(r" *[0-9]{1,18} *", part) for part in parts):
             raise HTTPError(400, f"seeds must be two non-negative integers A,B; received {text[:40]!r}")
-        seeds = tuple(int(part) for part in parts)
+        seeds = tuple(int(part.strip(" ")) for part in parts)
         if max(seeds) > MAX_SEED:
             raise HTTPError(400, f"seeds must be at most {MAX_SEED}")
         steps = _integer(request, "steps", 8, 2, MAX_STEPS)
@@ -471,6 +482,13 @@ def create_app(settings, served=None):
     @_answers
     async def metrics(request):
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    classes = {name: len(classifier.class_names(item.model)) for name, item in served.items() if item.is_classifier}
+    document = openapi.document(served, settings.token is not None, classes)
+
+    @_answers
+    async def api_document(request):
+        return Response(document, media_type="application/json")
 
     @_answers
     async def page(request):
@@ -503,6 +521,7 @@ def create_app(settings, served=None):
         Route("/time", read_time, methods=["POST"]), Route("/classify", classify_image, methods=["POST"]),
         Route("/faces.png", faces), Route("/interpolate.png", interpolate),
         Route("/metrics", metrics), Route("/", page), Route("/index.html", page), Route("/app.js", script),
+        Route("/openapi.json", api_document),
     ]
 
     @contextlib.asynccontextmanager
@@ -541,10 +560,13 @@ def create_app(settings, served=None):
             return endpoint, model or ""
         if path == "/metrics":
             return "metrics", ""
+        if path == "/openapi.json":
+            return "openapi", ""
         if path in ("/", "/index.html", "/app.js"):
             return "page", ""
         return "other", ""
 
     guarded = guards.BodyLimit(app, settings.max_body_bytes)
     guarded = guards.Token(guarded, settings.token)
+    guarded = guards.BodyDeadline(guarded, settings.body_timeout)
     return guards.Metrics(guarded, registry, classify)

@@ -35,10 +35,15 @@ MAX_WINDOW_MS = 1000.0
               help="The largest answer an infer request may ask for, in MB (413 above; binary outputs are ~6x smaller).")
 @click.option("--keep-alive-timeout", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
               help="Seconds an idle keep-alive connection is kept open.")
+@click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds a request's headers may take, from the connection's opening or the next request's "
+                   "first byte (408 after; a connection that sends nothing is closed).")
+@click.option("--body-timeout", type=click.FloatRange(0.1, 3600), default=60.0, show_default=True,
+              help="Seconds a request's body may take to arrive after its headers (408 after).")
 @_provider_option
 @click.option("--quiet", is_flag=True, help="No access log.")
 def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body_mb, max_rows, max_answer_mb,
-                  keep_alive_timeout, provider, quiet):
+                  keep_alive_timeout, header_timeout, body_timeout, provider, quiet):
     """Serve the models over HTTP: the Open Inference Protocol (KServe v2, as Triton
     speaks it), clock reading, image classes, face pictures, Prometheus metrics and a page to try them.
 
@@ -53,6 +58,7 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
       GET  /faces.png?count=N&seed=S      as zoo generate-faces --count N --seed S
       GET  /interpolate.png?seeds=A,B&steps=K&spherical=1    as zoo interpolate
       GET  /metrics                       Prometheus text: requests, errors, latency
+      GET  /openapi.json                  this API as OpenAPI 3, naming the models served
 
     SIGTERM or Ctrl-C stops it after the requests in flight are answered.
 
@@ -82,15 +88,18 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
 
     import uvicorn
 
-    from serve import models
+    from serve import memory, models
     from serve.http import app as application
+    from serve.http import protocol
 
     settings = application.Settings(specs=specs, provider=provider, token=token, max_batch=max_batch,
                                     batch_window_ms=batch_window_ms, max_body_bytes=int(max_body_mb * 1e6),
-                                    max_rows=max_rows, max_answer_bytes=int(max_answer_mb * 1e6))
+                                    max_rows=max_rows, max_answer_bytes=int(max_answer_mb * 1e6),
+                                    body_timeout=body_timeout)
     served = application.load_models(settings)
     listener = _listen(host, port, errors)
     app = application.create_app(settings, served)
+    memory.map_big_allocations()  # big pictures' buffers go back to the system when freed (serve.memory)
     bound_host, bound_port = listener.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     described = ", ".join(f"{name} ({item.model.entry}, {item.model.kind})" for name, item in served.items())
@@ -101,8 +110,10 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
         click.echo(f"zoo serve: warning: listening on {host} with no token: anyone who reaches it can use it",
                    err=True)
     sys.stdout.flush()
+    # uvicorn's h11 protocol with JSON parser errors and the header and body deadlines (serve.http.protocol).
     config = uvicorn.Config(app, log_level="info", access_log=not quiet, timeout_graceful_shutdown=30,
-                            timeout_keep_alive=keep_alive_timeout, lifespan="on", server_header=False)
+                            timeout_keep_alive=keep_alive_timeout, lifespan="on", server_header=False,
+                            http=protocol.protocol_class(header_timeout, body_timeout))
     uvicorn.Server(config).run(sockets=[listener])
 
 

@@ -1,9 +1,13 @@
-"""ASGI middleware round the application: metrics, the bearer token and the body limit.
+"""ASGI middleware round the application: metrics, the body deadline, the bearer token and
+the body limit.
 
 Each is plain ASGI (no framework), so it sees every request, including the ones it or
-the next layer refuses: ``Metrics(Token(BodyLimit(app)))`` counts a 401 or a 413 too.
+the next layer refuses: ``Metrics(BodyDeadline(Token(BodyLimit(app))))`` counts a 401, a
+408 or a 413 too. The deadlines a connection meets before its request reaches the
+application (its headers, a body nobody reads) are :mod:`serve.http.protocol`'s.
 """
 
+import asyncio
 import hmac
 import json
 import time
@@ -18,6 +22,13 @@ class BodyTooLarge(Exception):
 
     def __init__(self, limit):
         super().__init__(f"the request body is over the {format_bytes(limit)} limit")
+
+
+class BodyTimeout(Exception):
+    """Raised by the wrapped ``receive`` when a body is not in by its deadline (answered 408)."""
+
+    def __init__(self, seconds):
+        super().__init__(f"the request body did not arrive within {seconds:g} s (zoo serve --body-timeout)")
 
 
 def format_bytes(count):
@@ -80,6 +91,51 @@ class BodyLimit:
             return message
 
         return await self.app(scope, counted, send)
+
+
+class BodyDeadline:
+    """Give a request's body ``seconds`` to arrive, from the moment its headers did.
+
+    The wrapped ``receive`` waits at most until the deadline, then raises
+    :class:`BodyTimeout`; the endpoints answer it 408 (``Connection: close``), and so does
+    this layer when it comes from further out. Once the body is in, ``receive`` is the
+    server's own again (a wait for the disconnect is not bounded). ``seconds`` None: no deadline.
+    """
+
+    def __init__(self, app, seconds):
+        self.app, self.seconds = app, seconds
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.seconds:
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        finished = started = False
+
+        async def timed():
+            nonlocal finished
+            if finished:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.seconds) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                finished = True
+            return message
+
+        async def watched(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed, watched)
+        except BodyTimeout as error:
+            if started:
+                raise
+            await send_json_error(send, 408, str(error), [(b"connection", b"close")])
 
 
 class Token:
