@@ -22,6 +22,7 @@ missing, unreadable, empty, not an image, truncated or corrupt, or larger than
 gigabytes).
 """
 
+import contextlib
 import glob
 import math
 import os
@@ -30,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from serve import memory
 from zoo import errors
 
 # Extensions taken from a folder; a file named on the command line is tried whatever its name.
@@ -41,6 +43,9 @@ MAX_IMAGE_PIXELS = 100_000_000
 # 1000x1 picture is 75 bytes and would be cut into 1,999 squares to find a clock in
 # (issue #45), so the work a picture costs is bounded by its shape as well as its area.
 MAX_ASPECT = 20
+# Pixels decoded at once in a process: two pictures at the area limit (about 1.6 GB), so
+# concurrent big pictures queue instead of adding up (serve.memory).
+DECODING = memory.PixelBudget(2 * MAX_IMAGE_PIXELS)
 RESAMPLING = ("bilinear", "bicubic", "nearest", "lanczos", "box")
 CROPS = ("center_square", "none")
 COLORS = ("grayscale", "rgb")
@@ -232,6 +237,29 @@ def check_regular_file(path, name):
     for test, kind in kinds.items():
         if test(mode):
             raise ImageError(f"{name}: is {kind}, not an image file")
+
+
+def header_pixels(path):
+    """A picture's area as its header gives it, without decoding; 0 when the file cannot be
+    opened as an image (:func:`open_image` then says why)."""
+    from PIL import Image
+
+    try:
+        check_regular_file(path, str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return int(image.width) * int(image.height)
+    except Exception:  # noqa: BLE001 (any failure is open_image's to report)
+        return 0
+
+
+@contextlib.contextmanager
+def decoding(path):
+    """Hold :data:`DECODING`'s share for the picture at ``path`` while it is decoded and
+    read; a big picture's memory is handed back when it is done (serve.memory)."""
+    with DECODING.hold(header_pixels(path)):
+        yield
 
 
 def open_image(path, name=None, draft=None):
@@ -456,9 +484,11 @@ def load(path, preprocessing, name=None):
         request = _draft_request(width, height, size)
         return None if request is None else (mode, request)
 
-    image = open_image(path, name, draft=draft)
-    try:
-        array = preprocess(image, color, size, crop, resample)
-    except Exception as error:  # a mode Pillow cannot convert
-        raise ImageError(f"{name}: cannot convert this image ({type(error).__name__}: {_first_line(error)})") from None
+    with decoding(path):
+        image = open_image(path, name, draft=draft)
+        try:
+            array = preprocess(image, color, size, crop, resample)
+        except Exception as error:  # a mode Pillow cannot convert
+            raise ImageError(f"{name}: cannot convert this image ({type(error).__name__}: {_first_line(error)})") from None
+        del image
     return match_polarity(array, preprocessing.get("polarity"))

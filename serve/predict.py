@@ -138,8 +138,10 @@ def _find_each(session, model, items, progress):
             result = {"error": item.error}
         else:
             try:
-                image = imaging.open_image(item.path, item.name)
-                minutes, confidence, box = locate.find_and_read(session, model, image)
+                with imaging.decoding(item.path):
+                    image = imaging.open_image(item.path, item.name)
+                    minutes, confidence, box = locate.find_and_read(session, model, image)
+                    del image
                 result = {**reading(minutes, confidence), "box": box}
             except imaging.ImageError as error:
                 result = imaging.ErrorResult(error)
