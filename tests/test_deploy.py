@@ -122,6 +122,11 @@ def test_serve_bench_bounded_load_answers_every_request(tmp_path):
     assert report["server_rss_megabytes"]["ready"] is None or report["server_rss_megabytes"]["after_infer"] > 0
     assert report["memory_phases"]["phases"] == 1 and report["memory_phases"]["answered"] > 0
     assert len(report["server_rss_megabytes"]["after_phase"]) == 1 and "steady_state" in report["rss_growth_percent"]
+    for kind in ("time", "infer_batch_1"):  # the server against this process at the same concurrency
+        part = report["served_against_in_process"][kind]
+        assert part["served"]["answered"] > 0 and part["in_process"]["answered"] > 0 and part["throughput_ratio"] > 0
+        assert part["served"]["wrong_readings"] == 0
+    assert "ratio" in result.stdout
     table = out.with_suffix(".csv").read_text().splitlines()
     assert table[0] == "figure,value" and any(line.startswith("concurrent.requests_per_second,") for line in table)
     assert "cold start to ready" in result.stdout

@@ -10,6 +10,8 @@ It starts ``zoo serve`` as a subprocess and measures, over loopback:
 - ``POST /v2/models/clock/infer`` at batch B (Triton's binary tensor extension, and
   plain JSON) against onnxruntime called in this process on the same batch, and
   whether their outputs are the same;
+- the server's throughput against this process's at C threads on the same inputs, as a
+  ratio: ``/time`` on the PNG (decoded, the dial found, read) and binary infer at batch 1;
 - the server's resident memory (RSS): when ready, after each of those, and after each
   of P more equal load phases (C clients for D seconds, then the batch-B infer
   requests). The headline is the growth over those P phases, after the first (warm-up)
@@ -200,37 +202,34 @@ def one_client(port, image, requests, warmup=10, headers=None):
     return _summary(seconds), expected, failures, round(len(seconds) / elapsed, 2)
 
 
-def many_clients(port, image, clients, duration, expected, headers=None):
-    """Throughput of ``clients`` threads, each on its own keep-alive connection, sending
-    ``image`` to ``POST /time`` for ``duration`` seconds; every answer is checked."""
-    headers = {"Content-Type": "image/png", **(headers or {})}
+def _hammer(clients, duration, attempt, connect=None):
+    """``clients`` threads, each on its own connection (``connect()``, or None in process),
+    calling ``attempt(connection) -> (ok, wrong, message)`` for ``duration`` seconds."""
     start_line = threading.Barrier(clients + 1)
     stop_at = [None]
 
     def client(_):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = connect() if connect else None
         seconds, failed, wrong, messages = [], 0, 0, []
         start_line.wait()
         while time.perf_counter() < stop_at[0]:
             begun = time.perf_counter()
             try:
-                status, _, body = _post(connection, "/time", image, headers)
+                ok, differs, message = attempt(connection)
             except (OSError, http.client.HTTPException) as error:
-                failed += 1
-                messages.append(f"{type(error).__name__}: {error}"[:200])
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                continue
+                ok, differs, message = False, False, f"{type(error).__name__}: {error}"[:200]
+                if connection is not None:
+                    connection.close()
+                    connection = connect()
             took = time.perf_counter() - begun
-            reading = _reading(status, body)
-            if reading is None:
+            if not ok:
                 failed += 1
-                messages.append(f"HTTP {status}: {body[:160]!r}")
+                messages.append(message)
                 continue
             seconds.append(took)
-            if expected is not None and reading != expected:
-                wrong += 1
-        connection.close()
+            wrong += bool(differs)
+        if connection is not None:
+            connection.close()
         return seconds, failed, wrong, messages[:3]
 
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
@@ -250,6 +249,73 @@ def many_clients(port, image, clients, duration, expected, headers=None):
         "latency": _summary(seconds),
         "first_failures": [message for result in results for message in result[3]][:5],
     }
+
+
+def _connect(port):
+    return lambda: http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+
+def many_clients(port, image, clients, duration, expected, headers=None):
+    """Throughput of ``clients`` threads, each on its own keep-alive connection, sending
+    ``image`` to ``POST /time`` for ``duration`` seconds; every answer is checked."""
+    headers = {"Content-Type": "image/png", **(headers or {})}
+
+    def attempt(connection):
+        status, _, body = _post(connection, "/time", image, headers)
+        reading = _reading(status, body)
+        if reading is None:
+            return False, False, f"HTTP {status}: {body[:160]!r}"
+        return True, expected is not None and reading != expected, None
+
+    return _hammer(clients, duration, attempt, _connect(port))
+
+
+def many_infer_clients(port, input_name, row, expected, clients, duration, headers=None):
+    """Throughput of ``clients`` threads sending one ``row`` (batch 1) to
+    ``POST /v2/models/clock/infer`` as binary tensors; outputs checked against ``expected``."""
+    body, request_headers = infer_request(input_name, row, list(expected), True)
+    request_headers.update(headers or {})
+
+    def attempt(connection):
+        try:
+            outputs = infer_outputs(*_post(connection, "/v2/models/clock/infer", body, request_headers))
+        except (errors.ZooError, ValueError, KeyError) as error:
+            return False, False, str(error)[:200]
+        differs = any(float(np.max(np.abs(outputs[name] - value))) > 1e-4 for name, value in expected.items())
+        return True, differs, None
+
+    return _hammer(clients, duration, attempt, _connect(port))
+
+
+def in_process_time(model, session, path, clients, duration, expected):
+    """The same reading as ``POST /time`` (the file decoded, the dial found, read) by
+    ``clients`` threads in this process: what the server's /time throughput is held to."""
+    from serve import images as imaging
+    from serve import predict
+
+    item = imaging.Item(str(path), path)
+
+    def attempt(_):
+        ((_, result),) = predict.predict(session, model, [item])
+        if "error" in result:
+            return False, False, result["error"]
+        return True, expected is not None and result["time"] != expected, None
+
+    return _hammer(clients, duration, attempt)
+
+
+def in_process_infer(model, session, row, clients, duration):
+    """``session.run`` at batch 1 by ``clients`` threads in this process."""
+    from serve import predict
+
+    input_name = model.card["inputs"][0]["name"]
+    names = [output.name for output in session.get_outputs()]
+
+    def attempt(_):
+        predict.run_session(session, model, names, {input_name: row})
+        return True, False, None
+
+    return _hammer(clients, duration, attempt)
 
 
 def clock_batch(model, count, seed=2026, size=128):
@@ -410,9 +476,31 @@ def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, pha
         log(f"[serve-bench] /v2/models/clock/infer at batch {batch} x{infer_repeats} against onnxruntime here")
         report["infer"] = infer_versus_onnxruntime(server.port, model, session, inputs, infer_repeats)
         rss["after_infer"] = server.rss_megabytes()
-        # The memory phases: the same load again, RSS after each (see the module's docstring).
+        # The server against onnxruntime in this process, at the same concurrency on the same
+        # inputs: /time on the PNG, and binary infer at batch 1 (issue #45: at least 0.8).
         input_name = model.card["inputs"][0]["name"]
         names = [output.name for output in session.get_outputs()]
+        row = inputs[:1]
+        row_expected = dict(zip(names, predict.run_session(session, model, names, {input_name: row})))
+        log(f"[serve-bench] {clients} clients: /time and infer at batch 1, served and in this process")
+        against = {}
+        with tempfile.TemporaryDirectory(prefix="zoo-serve-bench-") as folder:
+            path = pathlib.Path(folder) / "clock.png"
+            path.write_bytes(image)
+            for kind, served, here in (
+                    ("time", lambda: many_clients(server.port, image, clients, duration, expected),
+                     lambda: in_process_time(model, session, path, clients, duration, expected)),
+                    ("infer_batch_1", lambda: many_infer_clients(server.port, input_name, row, row_expected,
+                                                                 clients, duration),
+                     lambda: in_process_infer(model, session, row, clients, duration))):
+                served_figures, here_figures = served(), here()
+                against[kind] = {"served": served_figures, "in_process": here_figures,
+                                 "throughput_ratio": round(served_figures["requests_per_second"]
+                                                           / here_figures["requests_per_second"], 3)
+                                 if here_figures["requests_per_second"] else None}
+        report["served_against_in_process"] = against
+        rss["after_against_in_process"] = server.rss_megabytes()
+        # The memory phases: the same load again, RSS after each (see the module's docstring).
         reference = dict(zip(names, predict.run_session(session, model, names, {input_name: inputs})))
         rss["after_phase"], load = [], {"phases": phases, "answered": 0, "failed": 0, "wrong_readings": 0,
                                         "infer_failed": 0, "infer_max_abs_difference": 0.0}
@@ -438,9 +526,12 @@ def run(clients=32, duration=10.0, requests=200, batch=32, infer_repeats=20, pha
                 "grows in every phase, a high-water mark stops); warm_up: ready to the end of the first phase; "
                 "ready_to_end: ready to the end (raw, the warm-up's high-water marks included)",
     }
+    against = report["served_against_in_process"].values()
     report["failed_requests"] = (report["one_client"]["failed"] + report["concurrent"]["failed"]
-                                 + report["infer"]["failed"] + load["failed"] + load["infer_failed"])
-    report["wrong_readings"] = report["concurrent"]["wrong_readings"] + load["wrong_readings"]
+                                 + report["infer"]["failed"] + load["failed"] + load["infer_failed"]
+                                 + sum(part["served"]["failed"] + part["in_process"]["failed"] for part in against))
+    report["wrong_readings"] = (report["concurrent"]["wrong_readings"] + load["wrong_readings"]
+                                + sum(part["served"]["wrong_readings"] for part in against))
     report["machine"]["load_average_at_end"] = bench.machine_facts().get("load_average")
     return report
 
@@ -516,6 +607,11 @@ def describe(report):
         + "; ".join(f"{kind.replace('_', ' ')} p50 {infer[kind]['p50_ms']} ms (x{infer[kind].get('over_in_process_p50', '-')}, "
                     f"{infer[kind]['request_megabytes']} MB, max diff {infer[kind]['max_abs_difference']:.1e})"
                     for kind in ("http_binary", "http_json")),
+        *(f"{kind.replace('_', ' ')+', ' + str(part['served']['clients']) + ' clients':<27}served {part['served']['requests_per_second']}"
+          f" req/s (p50 {part['served']['latency']['p50_ms']} ms, p99 {part['served']['latency']['p99_ms']} ms) against "
+          f"{part['in_process']['requests_per_second']} in process (p50 {part['in_process']['latency']['p50_ms']} ms): "
+          f"ratio {part['throughput_ratio']}"
+          for kind, part in report.get("served_against_in_process", {}).items()),
         f"machine                    load average {report['machine'].get('load_average')} at the start, "
         f"{report['machine'].get('load_average_at_end')} at the end; {report['machine'].get('cpus_usable')} cores usable",
     ]
