@@ -360,12 +360,11 @@ def _named_paths(option, values):
               help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip); several "
                    "joined by ':' are drawn from equally "
                    "[default: the renderer's own textures].")
-@click.option("--no-upright", is_flag=True, hidden=True)
 @click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained [default: its recipe's].")
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")
-def main(only, runs, datas, clock_backgrounds, no_upright, epochs, weights, out_dir):
+def main(only, runs, datas, clock_backgrounds, epochs, weights, out_dir):
     """Build the release models (serve/release/NAME.onnx with their cards): the clock
     reader, the face generator and the MNIST and CIFAR-10 classifiers.
 
@@ -376,8 +375,6 @@ def main(only, runs, datas, clock_backgrounds, no_upright, epochs, weights, out_
     Example:
       python -m export.release --only mnist --data mnist=../shared/datasets/mnist.npz
     """
-    if no_upright:
-        raise click.ClickException("--no-upright is gone: the release clock reader (recipe world) is shipped alone")
     try:
         runs, datas = _named_paths("--run", runs), _named_paths("--data", datas)
         for name in only or sorted(RELEASES):

@@ -757,9 +757,6 @@ def test_release_trains_each_model_with_its_declared_recipe(monkeypatch, tmp_pat
             assert card["quantization"]["file"] == twin.name
             assert json.loads((release.SHIPPED / f"{name}.int8.card.json").read_text())["onnx_sha256"] == \
                 models.sha256_of(twin)
-    gone = subprocess.run([sys.executable, "-m", "export.release", "--no-upright", "--only", "clock"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert_one_line_error(gone, "--no-upright is gone", code=1)
 
 
 def keras_mean_error(served, images, labels):

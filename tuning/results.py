@@ -304,9 +304,3 @@ def write(study, hypermodel, top=5, verbose=1):
           + (", best_hparams.json" if best else ""), flush=True)
     return rows
 
-
-def read_rows(directory):
-    """The rows of a written ``results.csv`` (strings), for tools and the Task 1 table."""
-    path = pathlib.Path(directory) / "results.csv"
-    with open(path, newline="") as file:
-        return list(csv.DictReader(file))

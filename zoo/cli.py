@@ -304,14 +304,11 @@ COMMAND_MODULES = ("export.cli", "tuning.cli", "serve.cli", "serve.http.cli", "z
 
 
 def _add_package_commands():
+    """Add every command module's commands; a missing module is a broken install, and
+    fails loudly rather than hiding its commands."""
     import importlib
-    import importlib.util
 
     for module_name in COMMAND_MODULES:
-        if importlib.util.find_spec(module_name.split(".")[0]) is None:
-            continue
-        if importlib.util.find_spec(module_name) is None:
-            continue
         for command in importlib.import_module(module_name).COMMANDS:
             cli.add_command(command)
 

@@ -95,6 +95,12 @@ class Entry:
         return self.builder(name=self.name, **self.builder_kwargs(config))
 
 
+def _require(condition, message):
+    """A registration mistake, raised even under ``python -O`` (which strips asserts)."""
+    if not condition:
+        raise ValueError(message)
+
+
 def register(
     *,
     task,
@@ -151,17 +157,17 @@ def register(
         tunable = {key: parameter.default for key, parameter in parameters.items()
                    if parameter.default is not inspect.Parameter.empty and key not in (constants or {})}
         stray = set(defaults or {}) - set(tunable)
-        assert not stray, f"{entry_name}: defaults for keywords the builder does not default: {stray}"
+        _require(not stray, f"{entry_name}: defaults for keywords the builder does not default: {stray}")
         tunable.update(defaults or {})
         overlap = set(tunable) & set(fit)
-        assert not overlap, f"{entry_name}: keys both in defaults and fit: {overlap}"
+        _require(not overlap, f"{entry_name}: keys both in defaults and fit: {overlap}")
         missing = set(tunable) | set(constants or {}) | {"name"}
         missing -= set(parameters)
-        assert not missing, f"{entry_name}: builder lacks keywords {missing}"
-        assert entry_name not in _ENTRIES, f"entry {entry_name} registered twice"
+        _require(not missing, f"{entry_name}: builder lacks keywords {missing}")
+        _require(entry_name not in _ENTRIES, f"entry {entry_name} registered twice")
         for recipe, overrides in (recipes or {}).items():
             stray = set(overrides) - set(tunable) - set(fit)
-            assert not stray, f"{entry_name}: recipe {recipe} sets unknown keys {stray}"
+            _require(not stray, f"{entry_name}: recipe {recipe} sets unknown keys {stray}")
         doc = inspect.getdoc(builder) or ""
         _ENTRIES[entry_name] = Entry(
             name=entry_name,
