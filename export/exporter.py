@@ -20,7 +20,7 @@ from export import card as cards
 from export import convert, parity
 from export import quantize as quantizing
 from zoo import __version__, errors, registry
-from zoo.common import confidence, turnvote
+from zoo.common import confidence, files, turnvote
 
 PARITY_ROWS = max(parity.BATCH_SIZES)
 # Inputs named like this are latent vectors: sampled from the standard normal prior,
@@ -346,17 +346,6 @@ def check_onnx(path):
         raise parity.GateError(f"onnx.checker rejects {pathlib.Path(path).name}: {str(error).splitlines()[0][:300]}") from error
 
 
-def _publish(temporary, out):
-    """Move the finished export into place, replacing an older one only now."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(temporary, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(temporary, out)
-
-
 def export_entry(
     name, model_dir, out, opset=17, quantize=None, data=None, *, quantize_method="auto", max_accuracy_drop=1.0,
     max_output_error=1.0, min_speedup=quantizing.MIN_SPEEDUP, calibration_examples=quantizing.CALIBRATION_EXAMPLES,
@@ -452,7 +441,7 @@ def export_entry(
             entry, network, temporary, opset, int8, samples, decode, preprocessing_overrides, input_range, metrics,
             run, hparams, log,
         )
-        _publish(temporary, out)
+        files.publish_folder(temporary, out)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         if not parent_existed:

@@ -12,7 +12,6 @@ Importing this module imports click only; the command imports onnxruntime when i
 runs, never TensorFlow or Keras.
 """
 
-import os
 import pathlib
 import shutil
 import sys
@@ -21,6 +20,7 @@ import tempfile
 import click
 
 from serve.cli import _Command
+from zoo.common import files
 
 # ONNX tensor element type -> Triton's DataType (model_config.proto).
 TRITON_TYPES = {
@@ -100,15 +100,9 @@ def model_config(name, inputs, outputs, max_batch, delay_us, instances=1):
 def _publish(partial, target, force):
     """Rename the finished folder ``partial`` to ``target``; with ``force`` the old one
     goes only once the new one is in place."""
-    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
-        if not force:
-            raise FileExistsError(target)
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(partial, target)
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-        return
-    os.replace(partial, target)  # an empty folder is replaced too
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())) and not force:
+        raise FileExistsError(target)
+    files.publish_folder(partial, target)  # an empty folder is replaced too
 
 
 @click.command("triton-repository", cls=_Command)

@@ -44,11 +44,22 @@ def write_json(path, data, indent=2):
 
 
 def publish_folder(partial, out):
-    """Put a finished folder in place of ``out`` (the previous one, if any, goes)."""
+    """Put the finished folder ``partial`` in place of ``out``. A previous ``out`` is moved
+    aside first and deleted only once the new one is in place (put back if that fails), so
+    at every moment ``out`` is the old folder or the new one, never half of either."""
     out = pathlib.Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(partial, out)
+    if not out.exists():
+        os.replace(partial, out)
+        return out
+    old = out.with_name(f".{out.name}.old-{os.getpid()}-{threading.get_ident()}")
+    os.replace(out, old)
+    try:
+        os.replace(partial, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    return out
 
 
 def sha256_of(path, chunk_size=1 << 20):
