@@ -5,7 +5,7 @@
 #   make fuzz          zoo serve fuzzed against its OpenAPI document (Schemathesis), long: FUZZ_EXAMPLES=300 per operation
 #   make bench         serving latency (onnxruntime vs Keras), cold start, training throughput with XLA on and off
 #   make serve-bench   zoo serve under load: cold start, /time latency, 32 clients, memory, batched infer
-#   make page-screenshots   docs/page-*.png: zoo serve's page in headless chromium
+#   make page-screenshots   docs/page-phone.png, page-desktop.png: zoo serve's page in headless chromium
 #   make release       the release models in serve/release/ (trains first if artifacts/ lacks them)
 #   make train-ENTRY   e.g. make train-mnist_cnn DATA=../shared/datasets/mnist.npz ARGS="--epochs 3"
 #   make tune-ENTRY    e.g. make tune-mnist_mlp ARGS="--study optimizers"
@@ -94,8 +94,10 @@ bench: install
 serve-bench: install
 	$(ZOO) serve-bench $(ARGS)
 
+# docs/page-phone.png (390 px wide) and docs/page-desktop.png (1280 px); a CIFAR-10 test photo
+# goes on the photo sorter when CIFAR (below) exists, else a made-up one.
 page-screenshots: install $(TEST_STAMP)
-	$(BIN)/python tests/page_browser.py docs
+	$(BIN)/python tests/page_browser.py docs $(if $(wildcard $(CIFAR)),--cifar $(CIFAR),)
 
 # serve/release/{clock,faces,mnist,cifar10}.onnx + .card.json, each trained first (when its run
 # folder under artifacts/ is empty) with the recipe export/release.py declares, e.g.

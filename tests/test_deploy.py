@@ -136,7 +136,7 @@ def test_serve_bench_bounded_load_answers_every_request(tmp_path):
 
 
 def test_docs_screenshots_are_small_pngs():
-    for name in ("page-clock.png", "page-faces.png"):  # tests/page_browser.py writes them (make page-screenshots)
+    for name in ("page-phone.png", "page-desktop.png"):  # tests/page_browser.py writes them (make page-screenshots)
         path = ROOT / "docs" / name
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size < 300_000, (name, path.stat().st_size)
