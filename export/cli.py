@@ -46,7 +46,8 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
       zoo export face_vae --opset 17 --no-data
     """
     from export import convert
-    from zoo import cli, errors
+    from zoo import errors
+    from zoo.common import commands
 
     # Checked before TensorFlow loads, so a typo costs no start-up time.
     convert.check_opset(opset)
@@ -59,7 +60,7 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
         raise errors.ZooError(f"no model at {model_dir} (train one with `zoo train {entry} --out DIR`)")
     if data is not None and not pathlib.Path(data).exists():
         raise errors.ZooError(f"--data {data} does not exist")
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     from export import exporter
 
     card = exporter.export_entry(

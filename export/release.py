@@ -296,9 +296,9 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", int
         dict: the installed card.
     """
     from export import exporter
-    from zoo import cli
+    from zoo.common import commands
 
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     out_dir = pathlib.Path(out_dir) if out_dir else SHIPPED
     started = time.perf_counter()
     for stage, stage_data in ((model, data), *((stage, None) for stage in upright)):

@@ -165,9 +165,10 @@ def _keras_runtimes(clock_run, model, log):
     run = pathlib.Path(clock_run)
     if not (run / "model.keras").is_file():
         return {}, f"no Keras run folder at {run} (model.keras): Keras and SavedModel rows skipped"
-    from zoo import cli, registry, training
+    from zoo import registry, training
+    from zoo.common import commands
 
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     import tensorflow as tf
 
     from export import convert

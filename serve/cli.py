@@ -12,25 +12,11 @@ import sys
 
 import click
 
+from zoo.common import commands
+
 # Above this many files a progress bar is shown (on a terminal).
 PROGRESS_THRESHOLD = 64
 MAX_BATCH_SIZE = 4096
-
-
-class _Command(click.Command):
-    """A click command whose usage errors are one line (``Error: ...``, exit 2), like the
-    rest of the zoo's errors, instead of click's usage block."""
-
-    def parse_args(self, context, args):
-        try:
-            return super().parse_args(context, args)
-        except click.UsageError as error:
-            help_request = getattr(click.exceptions, "NoArgsIsHelpError", ())
-            if help_request and isinstance(error, help_request):
-                raise
-            from zoo import errors
-
-            raise errors.ZooError(error.format_message()) from None
 
 
 def _provider_option(function):
@@ -116,7 +102,7 @@ def _finish(report, as_json):
         sys.exit(1 if report["answered"] else 2)
 
 
-@click.command("predict-time", cls=_Command)
+@click.command("predict-time", cls=commands.Command)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @_model_option("clock reader")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: file, time, hour, minute, confidence, sure; the provider.")
@@ -183,7 +169,7 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
              "answered": answered, "failed": failed, "results": results}, as_json)
 
 
-@click.command("classify", cls=_Command)
+@click.command("classify", cls=commands.Command)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE|FOLDER...")
 @click.option("--model", "model_spec", default=None, metavar="NAME|PATH",
               help="A release name (mnist, cifar10), a model.onnx or an export folder of an image classifier "
@@ -245,7 +231,7 @@ def _generator(model_spec, provider):
     return models.load(model_spec, default="faces", provider=provider, require="image")
 
 
-@click.command("generate-faces", cls=_Command)
+@click.command("generate-faces", cls=commands.Command)
 @click.option("--count", type=int, default=16, show_default=True, help="How many faces.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors z ~ N(0, I).")
 @_model_option("face generator")
@@ -303,7 +289,7 @@ def _seed(seed):
     return seed
 
 
-@click.command("interpolate", cls=_Command)
+@click.command("interpolate", cls=commands.Command)
 @click.option("--seeds", type=int, nargs=2, default=(0, 1), show_default=True, metavar="A B",
               help="The seeds of the two end faces (face 0 of generate-faces --seed A and --seed B).")
 @click.option("--steps", type=int, default=8, show_default=True, help="Faces in the strip, both ends included.")
@@ -343,7 +329,7 @@ def interpolate(seeds, steps, spherical, model_spec, out, provider):
                f"model {model.name} ({model.entry}) on {models.provider_used(session)}")
 
 
-@click.command("models", cls=_Command)
+@click.command("models", cls=commands.Command)
 @click.option("--model", "extra", multiple=True, metavar="PATH", help="Also list this model (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_models(extra, as_json):
@@ -386,7 +372,7 @@ def _cut(text, width):
     return text if len(text) <= width else "..." + text[-(width - 3):]
 
 
-@click.command("info", cls=_Command)
+@click.command("info", cls=commands.Command)
 @click.argument("model_spec", metavar="MODEL")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_provider_option

@@ -19,7 +19,7 @@ import tempfile
 
 import click
 
-from serve.cli import _Command
+from zoo.common import commands
 from zoo.common import files
 
 # ONNX tensor element type -> Triton's DataType (model_config.proto).
@@ -105,7 +105,7 @@ def _publish(partial, target, force):
     files.publish_folder(partial, target)  # an empty folder is replaced too
 
 
-@click.command("triton-repository", cls=_Command)
+@click.command("triton-repository", cls=commands.Command)
 @click.option("--out", required=True, metavar="DIR", help="The model repository to write (created if missing).")
 @click.option("--model", "specs", multiple=True, metavar="NAME|FILE",
               help="A model to put in (repeatable): a release name (clock, faces), a model.onnx or an export "

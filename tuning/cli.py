@@ -54,9 +54,9 @@ def tune(entry, study, tuner, max_trials, epochs, directory, data, limit, worker
 
     max_trials = _whole_number("--max-trials", max_trials)
     search.check_options(study, tuner, max_trials, epochs, workers, limit)
-    from zoo.cli import quiet_tensorflow
+    from zoo.common import commands
 
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     prepared = search.prepare(
         entry, study, tuner=tuner, max_trials=max_trials, epochs=epochs, directory=directory, data=data,
         limit=limit, seed=seed, overrides=overrides,
@@ -97,9 +97,9 @@ def task1(directory, cifar_data, epoch_counts, out, seed, skip_cifar, quiet):
     """
     if any(count < 1 for count in epoch_counts):
         raise errors.ZooError(f"--epochs must be at least 1; received {min(epoch_counts)}")
-    from zoo.cli import quiet_tensorflow
+    from zoo.common import commands
 
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from tuning import task1 as pipeline
 
     pipeline.run(root=directory, out=out, cifar_data=cifar_data, epochs=epoch_counts, seed=seed,

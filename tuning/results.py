@@ -17,7 +17,6 @@ import csv
 import io
 import json
 import os
-import pathlib
 
 from tuning import oracles, search, studies
 

@@ -16,7 +16,7 @@ import time
 
 import click
 
-from serve import cli as serving_cli
+from zoo.common import commands
 from zoo import errors
 
 
@@ -101,9 +101,9 @@ def time_training(entry, jit, steps, batch_cap=128, budget_seconds=20.0, seed=0,
 
 def bench_training(entries, steps, log):
     """The training half: each entry with XLA off and on, and in bfloat16; returns its JSON section."""
-    from zoo import cli, registry, training
+    from zoo import registry, training
 
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     names = registry.names() if not entries else [name.strip() for name in entries.split(",") if name.strip()]
     for name in names:
         registry.get(name)  # an unknown name fails before any timing
@@ -182,7 +182,7 @@ def main(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, s
 
 
 # serve's command class: usage errors are one line, like the serve commands'.
-@click.command("bench", cls=serving_cli._Command)
+@click.command("bench", cls=commands.Command)
 @click.option("--clock-run", default="artifacts/clock_polar", show_default=True, metavar="DIR",
               help="The clock reader's run folder (model.keras; export/ with model.onnx and saved_model/).")
 @click.option("--clock-model", default=None, metavar="PATH",

@@ -24,7 +24,7 @@ import time
 
 import click
 
-from serve import cli as serving_cli
+from zoo.common import commands
 from zoo import errors
 
 TARGETS = {"accuracy_points": 0.1, "cold_classify_seconds": 0.5}
@@ -286,7 +286,7 @@ def print_report(report, out):
     click.echo(f"wrote {out}")
 
 
-@click.command("bench-classify", cls=serving_cli._Command)
+@click.command("bench-classify", cls=commands.Command)
 @click.option("--model", "model_spec", default="mnist", show_default=True, metavar="NAME|PATH",
               help="A release name (mnist, cifar10), a model.onnx or an export folder of an image classifier.")
 @click.option("--data", type=click.Path(), default=None,

@@ -6,13 +6,13 @@ the user as ``Error: <one line>`` and exit code 2, never as a traceback.
 """
 
 import json
-import os
 import pathlib
 import sys
 
 import click
 
 from zoo import __version__, errors
+from zoo.common import commands
 
 
 class ZooGroup(click.Group):
@@ -42,42 +42,11 @@ def cli():
     """
 
 
-def quiet_tensorflow():
-    """Import TensorFlow with its start-up chatter hidden.
-
-    On CPU-only machines TensorFlow logs its CUDA probing before its logging is
-    configured, so no environment variable hides it; the import runs with file
-    descriptor 2 pointed at /dev/null instead. Errors still raise as exceptions.
-    Users who want TensorFlow's logs set TF_CPP_MIN_LOG_LEVEL themselves.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
-        return
-    import importlib.util
-
-    if importlib.util.find_spec("tensorflow") is None:
-        # The base install serves; training, tuning and export are the train extra's.
-        raise errors.ZooError("this command trains, tunes or exports and needs TensorFlow, which the serving "
-                              "install leaves out: pip install 'zoo[train]'")
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3":
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_entries(as_json):
     """List the registry's entries: name, task, dataset, input shape, parameters."""
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo import registry
 
     rows = [registry.summary(entry) for entry in registry.entries()]
@@ -138,7 +107,7 @@ def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, preci
       zoo train clock_polar --recipe demo
       TF_CONFIG='{"cluster": ..., "task": ...}' zoo train mnist_cnn --distributed   (on each machine)
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo import training
 
     result = training.train(
@@ -173,7 +142,7 @@ def evaluate(entry, model_dir, data, as_json, out_file, seed):
       zoo evaluate face_gan --model artifacts/face_gan --data celeba-subset.zip --out gan-metrics.json
       zoo evaluate face_gan --model serve/release/faces.onnx --data celeba-subset.zip --seed 1
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo import training
 
     metrics = training.evaluate(entry, model_dir, data=data, seed=seed)
@@ -203,7 +172,7 @@ def rebuild(model_dir, overrides, out, data):
       zoo rebuild --model artifacts/clock_polar --hp decode_window=3
       zoo rebuild --model artifacts/clock_polar --hp decode_window=0 --out runs/polar-mean
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo import training
 
     result = training.rebuild(model_dir, overrides=overrides, out=out, data=data)
@@ -241,7 +210,7 @@ def results(entry, data_text, metric, root, results_dir, as_json):
         click.echo(f"[zoo] {error}; showing the runs under {root} only", err=True)
         rows = []
     if collecting.has_runs(root):  # reading runs needs the registry, hence TensorFlow
-        quiet_tensorflow()
+        commands.quiet_tensorflow()
         rows += collecting.run_rows(root)
     rows = collecting.select(rows, entry=entry, data=data_text, metric=metric)
     if not rows:

@@ -57,9 +57,9 @@ def step(number, text):
 @click.option("--quick", is_flag=True, help="Tiny settings: the whole demo in well under a minute of training.")
 def main(out, count, quick):
     """Render clocks, train a reader, export it, and read the time of fresh clocks."""
-    from zoo import cli
+    from zoo.common import commands
 
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     from export import export_entry
     from zoo import errors, registry, training
     from zoo.clocks import calibration, clockface, data

@@ -5,14 +5,15 @@ import sys
 
 import click
 
-from serve.cli import _Command, _provider_option
+from serve.cli import _provider_option
+from zoo.common import commands
 
 TOKEN_ENV = "ZOO_SERVE_TOKEN"
 MAX_BATCH = 1024
 MAX_WINDOW_MS = 1000.0
 
 
-@click.command("serve", cls=_Command)
+@click.command("serve", cls=commands.Command)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Only this machine by default; 0.0.0.0 opens it to the network "
                    "(then give a --token).")
@@ -138,7 +139,7 @@ def _listen(host, port, errors):
     return listener
 
 
-@click.command("serve-bench", cls=_Command)
+@click.command("serve-bench", cls=commands.Command)
 @click.option("--clients", type=int, default=32, show_default=True, help="Concurrent clients of the load phase.")
 @click.option("--seconds", type=float, default=10.0, show_default=True, help="How long the load phase lasts.")
 @click.option("--requests", type=int, default=200, show_default=True,

@@ -10,6 +10,7 @@ import pathlib
 import click
 
 from zoo import errors
+from zoo.common import commands
 
 # The renderers' names, spelt out so that `zoo --help` need not import them
 # (zoo.clocks.reading.RENDERERS; a test checks they agree).
@@ -19,12 +20,6 @@ CLOCK_RENDERERS = ("zoo", "world", "matplotlib", "skia", "product")
 DRAWING_RENDERERS = ("zoo", "matplotlib", "skia")
 # The training renderer's scene profiles (zoo.clocks.clockface.SCENES).
 SCENES = ("classic", "world", "mixed")
-
-
-def quiet_tensorflow():
-    from zoo import cli  # at call time: `python -m zoo.cli` imports this module while it starts
-
-    cli.quiet_tensorflow()
 
 
 data_option = click.option("--data", type=click.Path(), default=None,
@@ -60,7 +55,7 @@ def upright(reader_dir, upright_dirs, prior_weight, out, data):
       zoo upright --reader artifacts/clock_polar --upright artifacts/clock_upright \\
                   --upright artifacts/clock_upright_polar
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo.clocks import upright as stages
 
     result = stages.attach_upright(reader_dir, upright_dirs, out=out, data_path=data, prior_weight=prior_weight)
@@ -160,7 +155,7 @@ def clock_study(study, out, epochs, train_count, image_size, entry, overrides, s
       zoo clock-study bins --epochs 10 --train-count 20000
       zoo clock-study generalisation --entry clock_polar --epochs 8 --hp teacher_forcing=0.5
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo import hparams
     from zoo.clocks import study as studies
 
@@ -210,7 +205,7 @@ def clock_errors(model_dir, count, out, renderer, turns, find):
       zoo clock-errors --model clock --renderer product --find
       zoo clock-errors --model artifacts/clock_polar --turns
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo.clocks import reading
 
     run = pathlib.Path(model_dir)
@@ -249,7 +244,7 @@ def fit_turns(model_dir, count):
     Example:
       zoo fit-turns --model artifacts/clock_polar
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo.clocks import reading
 
     selector = reading.fit_turns(model_dir, count=count)
@@ -286,7 +281,7 @@ def calibrate(model_dir, count, method, scenes):
       zoo calibrate --model artifacts/clock_polar
       zoo calibrate --model artifacts/clock_world --scenes world
     """
-    quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo.clocks import calibration
 
     fitted = calibration.fit_run(model_dir, count=count, method=method, scenes=scenes)

@@ -33,9 +33,9 @@ def faces_sample(model_dir, out, kind, count, columns, seed, steps, pairs, data)
       zoo faces-sample --model artifacts/face_gan --out walk.png --kind interpolation --steps 12 --seed 7
       zoo faces-sample --model artifacts/face_vae --out recon.png --kind reconstructions --data celeba-subset.zip
     """
-    from zoo import cli
+    from zoo.common import commands
 
-    cli.quiet_tensorflow()
+    commands.quiet_tensorflow()
     from zoo.faces import entries
 
     path = entries.write_samples(
