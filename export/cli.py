@@ -68,7 +68,8 @@ def export_command(entry, model_dir, out, opset, quantize, quantize_method, max_
         quantize_method=quantize_method, max_accuracy_drop=max_accuracy_drop, max_output_error=max_output_error,
         min_speedup=min_speedup,
     )
-    click.echo(f"[zoo] {entry}: {out / card['onnx_file']} sha256 {card['onnx_sha256'][:16]}...; card {out / 'card.json'}")
+    click.echo(f"[zoo] {entry}: {out / card['onnx_file']} sha256 {card['onnx_sha256'][:16]}...; "
+               f"card {out / 'card.json'}")
 
 
 COMMANDS = [export_command]

@@ -167,7 +167,7 @@ def to_onnx(network, signature, opset):
     try:
         proto, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=check_opset(opset))
     except Exception as error:  # tf2onnx raises bare Exceptions and ValueErrors from deep inside.
-        message = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        message = errors.one_line(error, 300)
         raise errors.ZooError(f"tf2onnx could not convert the model at opset {opset}: {message}") from error
     name_batch_axis(proto)
     order_outputs(proto, signature.outputs)
@@ -225,7 +225,8 @@ def rank_scalar_constants(proto):
                 tensor.CopyFrom(numpy_helper.from_array(value, constant))
             changed += 1
     outputs = {value.name for value in proto.graph.output}
-    unused = [t for t in proto.graph.initializer if users.get(t.name, 0) == 0 and t.name in users and t.name not in outputs]
+    unused = [t for t in proto.graph.initializer
+              if users.get(t.name, 0) == 0 and t.name in users and t.name not in outputs]
     for tensor in unused:  # scalars whose every user now has its own copy
         proto.graph.initializer.remove(tensor)
     return changed

@@ -68,7 +68,8 @@ def _describe(entry, config):
     input_range = facts.pop("input_range", None)
     if "kind" not in facts:
         raise errors.ZooError(
-            f"{entry.name}: describe() returned {sorted(facts)}; the card's decode needs a 'kind' (see docs/model-card.md)"
+            f"{entry.name}: describe() returned {sorted(facts)}; the card's decode needs a 'kind' "
+            "(see docs/model-card.md)"
         )
     return facts, overrides, input_range
 
@@ -155,7 +156,8 @@ def gather_samples(entry, config, network, data, run, calibration_examples, seed
             parity_inputs[name] = rng.standard_normal((PARITY_ROWS, *shape)).astype(np.float32)
             calibration[name] = rng.standard_normal((calibration_examples, *shape)).astype(np.float32)
     if not image_inputs:
-        report = {"found": None, "inputs": "standard normal (seed %d)" % seed, "reason": "the inputs are latent vectors"}
+        report = {"found": None, "inputs": "standard normal (seed %d)" % seed,
+                  "reason": "the inputs are latent vectors"}
         return Samples(parity_inputs, None, calibration, report)
 
     def synthetic(reason):
@@ -195,7 +197,8 @@ def gather_samples(entry, config, network, data, run, calibration_examples, seed
     calibration_rows = _take(splits.val, name, calibration_examples)
     if calibration_rows is None or len(calibration_rows) < calibration_examples:
         extra = _take(splits.train, name, calibration_examples)
-        calibration_rows = extra if calibration_rows is None else np.concatenate([calibration_rows, extra])[:calibration_examples]
+        calibration_rows = (extra if calibration_rows is None
+                            else np.concatenate([calibration_rows, extra])[:calibration_examples])
     calibration[name] = calibration_rows
     source = splits.info.get("source") if isinstance(splits.info, dict) else None
     report = {
@@ -315,7 +318,7 @@ def _evaluate_onnx(entry, session, samples):
     try:
         figures = entry.evaluate(model, samples.splits, samples.config)
     except Exception as error:  # an evaluator that needs a real Keras model
-        return {"feasible": False, "reason": f"{type(error).__name__}: {str(error).splitlines()[0][:150] if str(error) else ''}"}
+        return {"feasible": False, "reason": f"{type(error).__name__}: {errors.one_line(error, 150)}"}
     return json.loads(cards.to_json(figures))
 
 
@@ -343,7 +346,9 @@ def check_onnx(path):
     try:
         onnx.checker.check_model(str(path), full_check=True)
     except Exception as error:  # onnx raises ValidationError and InferenceError
-        raise parity.GateError(f"onnx.checker rejects {pathlib.Path(path).name}: {str(error).splitlines()[0][:300]}") from error
+        raise parity.GateError(
+            f"onnx.checker rejects {pathlib.Path(path).name}: {errors.one_line(error, 300)}"
+        ) from error
 
 
 def export_entry(
@@ -390,7 +395,9 @@ def export_entry(
     if quantize not in (None, "int8"):
         raise errors.ZooError(f"--quantize must be int8; received {quantize!r}")
     if quantize_method not in quantizing.METHODS:
-        raise errors.ZooError(f"--quantize-method must be one of {', '.join(quantizing.METHODS)}; received {quantize_method!r}")
+        raise errors.ZooError(
+            f"--quantize-method must be one of {', '.join(quantizing.METHODS)}; received {quantize_method!r}"
+        )
     if calibration_examples < 1:
         raise errors.ZooError(f"calibration_examples must be at least 1; received {calibration_examples}")
     model_dir, out = pathlib.Path(model_dir), pathlib.Path(out)
@@ -479,7 +486,8 @@ def _export_into(entry, network, folder, opset, int8, samples, decode, preproces
     convert.to_saved_model(network, signature, folder / "saved_model")
     saved_model = parity.load_saved_model(folder / "saved_model")
     parity_report = parity.check_parity(network, signature, session, saved_model, samples.parity)
-    worst = max((value for runtime in parity_report["max_abs_diff"].values() for value in runtime.values()), default=0.0)
+    worst = max((value for runtime in parity_report["max_abs_diff"].values() for value in runtime.values()),
+                default=0.0)
     log(f"[export] {entry.name}: parity at batch {' and '.join(map(str, parity.BATCH_SIZES))} passed, "
         f"max |difference| {worst:.3g} (tolerance {signature.tolerance:g}; {time.perf_counter() - step:.1f} s)")
     parity_section = {
@@ -497,11 +505,13 @@ def _export_into(entry, network, folder, opset, int8, samples, decode, preproces
             images, labels = samples.test
             image_input = next(name for name in signature.inputs if name not in LATENT_INPUTS)
             output = decode.get("output", signature.outputs[0])
-            test_report = parity.check_argmax(network, signature, session, saved_model, images, labels, output, image_input)
+            test_report = parity.check_argmax(network, signature, session, saved_model, images, labels, output,
+                                              image_input)
             test_report.pop("_onnx_classes")
             parity_section["test_set"] = {"checked": True, **test_report}
             log(f"[export] {entry.name}: same class from Keras, ONNX and SavedModel on all {len(images)} test images "
-                f"(ties within tolerance: {test_report['ties']}; ONNX test accuracy {test_report['accuracy']['onnx']:.4f}; "
+                f"(ties within tolerance: {test_report['ties']}; "
+                f"ONNX test accuracy {test_report['accuracy']['onnx']:.4f}; "
                 f"{time.perf_counter() - step:.1f} s)")
         else:
             parity_section["test_set"] = {"checked": False, "reason": f"no test data: {samples.report.get('reason')}"}
@@ -531,7 +541,8 @@ def _export_into(entry, network, folder, opset, int8, samples, decode, preproces
         onnx.save(final, str(path))
         check_onnx(path)
         if file == "model.onnx":
-            again = parity.run_onnx(parity.onnx_session(path), {name: value[:1] for name, value in samples.parity.items()})
+            again = parity.run_onnx(parity.onnx_session(path),
+                                    {name: value[:1] for name, value in samples.parity.items()})
             for name in signature.outputs:
                 if not np.array_equal(again[name], reference[name]):
                     raise parity.GateError(f"model.onnx computes another {name!r} after its card was embedded")

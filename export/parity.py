@@ -42,7 +42,7 @@ def onnx_session(path, threads=0):
     try:
         return onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph types.
-        raise GateError(f"onnxruntime cannot load {path}: {str(error).splitlines()[0][:300]}") from error
+        raise GateError(f"onnxruntime cannot load {path}: {errors.one_line(error, 300)}") from error
 
 
 def run_onnx(session, inputs, batch_size=PREDICT_BATCH):
@@ -109,8 +109,11 @@ def compare(reference, candidate, names, tolerance, runtime, batch_size):
                 f"(batch {batch_size})"
             )
         if received.dtype != np.float32:
-            raise GateError(f"parity: output {name!r} of {runtime} is {received.dtype}, expected float32 (batch {batch_size})")
-        difference = float(np.max(np.abs(received.astype(np.float64) - expected.astype(np.float64)))) if received.size else 0.0
+            raise GateError(
+                f"parity: output {name!r} of {runtime} is {received.dtype}, expected float32 (batch {batch_size})"
+            )
+        difference = (float(np.max(np.abs(received.astype(np.float64) - expected.astype(np.float64))))
+                      if received.size else 0.0)
         # NaN never passes: a comparison with NaN is False.
         if not difference <= tolerance:
             raise GateError(

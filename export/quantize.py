@@ -34,6 +34,8 @@ import time
 
 import numpy as np
 
+from zoo import errors
+
 METHODS = ("auto", "static", "static-qdq", "dynamic")
 # What the static candidates quantise: the arithmetic that int8 kernels speed up, the
 # activations and pooling that ride on its output range (a quantised Relu is free: it
@@ -228,7 +230,7 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
             figures = quality(parity.onnx_session(target))
             sessions.append(parity.onnx_session(target, threads=1))
         except Exception as error:  # a quantiser or kernel gap: record it, try the next method
-            reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            reason = errors.one_line(error)
             candidates.append({"method": name, "error": reason})
             log(f"[export] int8 {name}: failed ({reason})")
             continue
@@ -259,7 +261,8 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
         "min_speedup": min_speedup,
         "calibration_examples": int(len(next(iter(calibration_inputs.values())))) if calibration_inputs else 0,
         "latency": {"batch": 1, "threads": 1, "statistic": "p50", "runs": LATENCY_RUNS},
-        "candidates": [{key: value for key, value in candidate.items() if not key.startswith("_")} for candidate in candidates],
+        "candidates": [{key: value for key, value in candidate.items() if not key.startswith("_")}
+                       for candidate in candidates],
     }
     if chosen and batch_feed:
         rows = len(next(iter(batch_feed.values())))
@@ -278,7 +281,8 @@ def quantize(float_path, folder, *, method, calibration_inputs, quality, latency
         chosen["_path"].replace(folder / "model.int8.onnx")
         section.update({
             key: chosen[key]
-            for key in ("metric", "unit", "float", "value", "change", "threshold", "verdict", "speedup", "latency_ms_p50")
+            for key in ("metric", "unit", "float", "value", "change", "threshold", "verdict", "speedup",
+                        "latency_ms_p50")
         })
     else:
         section["reason"] = _why_dropped(candidates, min_speedup)

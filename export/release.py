@@ -4,8 +4,9 @@ Each release model is declared once in :data:`RELEASES`: its entry, its run fold
 and the named recipe it trains with (``Entry.recipes``; none: the entry's defaults),
 for the clock reader whether its confidence is calibrated (and any upright stages
 that vote in front of it), and for the classifiers the test-accuracy drop within which
-an int8 twin ships beside the float32 model (``<name>.int8.onnx``). For each, this uses the trained run folder if there is
-one, or trains it first (:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
+an int8 twin ships beside the float32 model (``<name>.int8.onnx``). For each, this
+uses the trained run folder if there is one, or trains it first
+(:func:`zoo.training.train`); exports it with :func:`export.export_entry` (every
 export gate); and installs ``model.onnx`` and ``card.json`` as ``<name>.onnx`` and
 ``<name>.card.json``, atomically (temporary files, then renames), after checking the
 file against its card. The card records the recipe.
@@ -111,7 +112,8 @@ def float16_weights(proto, min_elements=FLOAT16_MIN_ELEMENTS):
         name = initializer.name  # read before CopyFrom: ``initializer`` is the message being replaced
         half = numpy_helper.from_array(array.astype(np.float16), name=f"{name}__float16")
         graph.initializer[index].CopyFrom(half)
-        casts.append(onnx.helper.make_node("Cast", [half.name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}__to_float32"))
+        casts.append(onnx.helper.make_node("Cast", [half.name], [name], to=onnx.TensorProto.FLOAT,
+                                           name=f"{name}__to_float32"))
         converted += 1
     for offset, node in enumerate(casts):
         graph.node.insert(offset, node)
@@ -202,15 +204,18 @@ def install(export_dir, out_dir, name, weights="auto", log=_log, recipe=None):
                         "float32_bytes": float32_bytes,
                         "max_abs_diff": differences,
                         "tolerance": tolerance,
-                        "checked_on": f"{CHECK_ROWS} inputs ({', '.join(item['name'] for item in card['inputs'])}), seed 0",
+                        "checked_on": f"{CHECK_ROWS} inputs "
+                                      f"({', '.join(item['name'] for item in card['inputs'])}), seed 0",
                     }
                     cards.embed(proto, card)
                     onnx.save(proto, str(partial_onnx))
-                    log(f"{name}: float16 weights, {float32_bytes / 1e6:.1f} MB -> {partial_onnx.stat().st_size / 1e6:.1f} MB, "
+                    log(f"{name}: float16 weights, {float32_bytes / 1e6:.1f} MB -> "
+                        f"{partial_onnx.stat().st_size / 1e6:.1f} MB, "
                         f"max |difference| {worst:.2g} (tolerance {tolerance:g})")
                 elif weights == "float16":
                     raise errors.ZooError(
-                        f"{name}: float16 weights change the outputs by up to {worst:.3g}, over the tolerance {tolerance:g}"
+                        f"{name}: float16 weights change the outputs by up to {worst:.3g}, "
+                        f"over the tolerance {tolerance:g}"
                     )
                 else:
                     log(f"{name}: float16 weights would differ by {worst:.3g} (> {tolerance:g}); shipping float32, "
@@ -305,7 +310,8 @@ def build(name, model, data=None, epochs=None, out_dir=None, weights="auto", int
         if (stage.run / "model.keras").is_file():
             log(f"{name}: using the trained run {stage.run}")
         else:
-            overrides = ({"backgrounds": os.pathsep.join(str(pathlib.Path(part).resolve()) for part in backgrounds.split(os.pathsep))}
+            overrides = ({"backgrounds": os.pathsep.join(str(pathlib.Path(part).resolve())
+                                                         for part in backgrounds.split(os.pathsep))}
                          if backgrounds and stage is model else None)
             _train(stage, stage_data, epochs, lambda message: log(f"{name}: {message}"), overrides)
     if calibrate:
@@ -357,10 +363,11 @@ def _named_paths(option, values):
               help="The dataset release model NAME trains and is exported on, e.g. mnist=mnist.npz, "
                    "cifar10=cifar10-jpg.zip, faces=celeba.zip [default: the usual places].")
 @click.option("--clock-backgrounds", default=None, type=str,
-              help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip); several "
-                   "joined by ':' are drawn from equally "
+              help="A folder or zip of photos behind the clock reader's training clocks (e.g. cifar10-jpg.zip); "
+                   "several joined by ':' are drawn from equally "
                    "[default: the renderer's own textures].")
-@click.option("--epochs", type=int, default=None, help="Training epochs when a model must be trained [default: its recipe's].")
+@click.option("--epochs", type=int, default=None,
+              help="Training epochs when a model must be trained [default: its recipe's].")
 @click.option("--weights", type=click.Choice(["auto", "float32", "float16"]), default="auto", show_default=True,
               help="auto: float16 weights for models over 8 MB when within the parity tolerance.")
 @click.option("--out", "out_dir", default=None, help="The release folder [default: the package's serve/release].")

@@ -32,7 +32,7 @@ import numpy as np
 from serve import generate, models, predict
 from serve import images as imaging
 from zoo import errors
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 
 TARGETS = {
     "cold_predict_time_seconds": 1.0,
@@ -203,7 +203,8 @@ def _keras_runtimes(clock_run, model, log):
         })
     else:
         reason = f"no SavedModel beside {model.path} or in {run / 'export'}: its row is skipped"
-    log(f"[bench] Keras model from {run} ({entry_name or keras_model.name}); SavedModel {saved_model if not reason else 'missing'}")
+    log(f"[bench] Keras model from {run} ({entry_name or keras_model.name}); "
+        f"SavedModel {saved_model if not reason else 'missing'}")
     return runtimes, reason
 
 
@@ -245,7 +246,7 @@ def _bench_clock(model, clock_run, paths, labels, repeats, cold_runs, folder, lo
         log(f"[bench] {name}: latency at batch 1 ({repeats} runs), throughput at batch {THROUGHPUT_BATCH}")
         result["latency_batch1"][name] = latency(call, rows, repeats)
         result["throughput_batch64"][name] = throughput(call, batch)
-        minutes, _ = clocktime.decode_outputs(call(images), model.decode)
+        minutes, _ = decoding.decode_outputs(call(images), model.decode)
         readings[name] = minutes
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
     reference = readings["onnxruntime"]
@@ -272,12 +273,14 @@ def _bench_faces(faces_model, cold_runs, folder, log):
     except errors.ZooError as error:
         return {"notes_faces": f"generate-faces skipped: {error}"}
     out = pathlib.Path(folder) / "faces.png"
-    command = _zoo_command("generate-faces", "--count", 64, "--out", out.name, *(["--model", faces_model] if faces_model else []))
+    command = _zoo_command("generate-faces", "--count", 64, "--out", out.name,
+                           *(["--model", faces_model] if faces_model else []))
     log(f"[bench] `zoo generate-faces --count 64` x{cold_runs}")
     timing = wall_time(command, cold_runs, cwd=folder)
     session = models.open_session(model.path, "cpu")
     z = np.random.default_rng(0).standard_normal((64, generate.latent_dim(model))).astype(np.float32)
-    timing["in_process_64_ms"] = throughput(lambda batch: generate.generate(session, model, batch), z, runs=5)["median_ms"]
+    timing["in_process_64_ms"] = throughput(lambda batch: generate.generate(session, model, batch), z,
+                                            runs=5)["median_ms"]
     return {"faces_model": {"path": str(model.path), "entry": model.entry,
                             "megabytes": round(model.path.stat().st_size / 1e6, 2),
                             "weights": (model.card.get("quantization") or {}).get("weights", "float32")},
@@ -301,7 +304,8 @@ def check_targets(serve):
         ("`zoo generate-faces --count 64` (s)", faces, TARGETS["generate_faces_64_seconds"], False),
     ):
         met = None if value is None else (value >= target if higher else value <= target)
-        checks.append({"figure": name, "value": value, "target": (">= " if higher else "<= ") + f"{target:g}", "met": met})
+        checks.append({"figure": name, "value": value, "target": (">= " if higher else "<= ") + f"{target:g}",
+                       "met": met})
     return checks
 
 
@@ -309,8 +313,9 @@ def print_report(report):
     """The machine and the serving section as tables (:func:`zoo.bench.print_training` adds training)."""
     serve = report.get("serve") or {}
     machine = report["machine"]
-    click.echo(f"machine: {machine['processor']}, {machine['cpus_usable']} cores usable, load {machine.get('load_average')}; "
-               f"onnxruntime {machine['onnxruntime']}" + (f", TensorFlow {machine['tensorflow']}" if "tensorflow" in machine else ""))
+    click.echo(f"machine: {machine['processor']}, {machine['cpus_usable']} cores usable, "
+               f"load {machine.get('load_average')}; onnxruntime {machine['onnxruntime']}"
+               + (f", TensorFlow {machine['tensorflow']}" if "tensorflow" in machine else ""))
     if "latency_batch1" in serve:
         model = serve["clock_model"]
         click.echo(f"\nclock reader {model['entry']} ({model['megabytes']} MB, input {model['input']}), "

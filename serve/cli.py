@@ -58,7 +58,7 @@ def _progress(total, unit, enabled):
 def _write_error(error):
     from zoo import errors
 
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = errors.one_line(error, limit=None)
     if isinstance(error, OSError) and error.filename:
         message = f"cannot write {error.filename}: {error.strerror}"
     raise errors.ZooError(message) from None
@@ -105,7 +105,8 @@ def _finish(report, as_json):
 @click.command("predict-time", cls=commands.Command)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @_model_option("clock reader")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: file, time, hour, minute, confidence, sure; the provider.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: file, time, hour, minute, confidence, sure; the provider.")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Images per onnxruntime run.")
 @click.option("--recursive", "-r", is_flag=True, help="Also read the images in sub-folders of folder arguments.")
 @click.option("--turns", is_flag=True,
@@ -174,7 +175,8 @@ def predict_time(images, model_spec, as_json, batch_size, recursive, turns, find
 @click.option("--model", "model_spec", default=None, metavar="NAME|PATH",
               help="A release name (mnist, cifar10), a model.onnx or an export folder of an image classifier "
                    "[default: mnist, the release digit classifier].")
-@click.option("--top", type=int, default=1, show_default=True, metavar="K", help="Also give the K most probable classes.")
+@click.option("--top", type=int, default=1, show_default=True, metavar="K",
+              help="Also give the K most probable classes.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: file, class, index, probability and the top classes; the provider.")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Images per onnxruntime run.")

@@ -79,7 +79,8 @@ def check_count(count, model, option="--count"):
     if needed > limit:
         raise errors.ZooError(
             f"{option} {count} needs about {needed / 1e9:.1f} GB for {count} images of {height}x{width}x{channels} "
-            f"and their grid, over the {limit / 1e9:.1f} GB allowed here; ask for at most {max(1, count * limit // needed)}"
+            f"and their grid, over the {limit / 1e9:.1f} GB allowed here; "
+            f"ask for at most {max(1, count * limit // needed)}"
         )
 
 
@@ -145,4 +146,5 @@ def write_each(faces, folder, prefix="face"):
     """Write each face as ``folder/<prefix>_<index>.png`` (atomically); return the paths."""
     digits = max(4, len(str(len(faces) - 1)))
     os.makedirs(folder, exist_ok=True)
-    return [imagegrid.write_png(os.path.join(folder, f"{prefix}_{index:0{digits}d}.png"), face) for index, face in enumerate(faces)]
+    return [imagegrid.write_png(os.path.join(folder, f"{prefix}_{index:0{digits}d}.png"), face)
+            for index, face in enumerate(faces)]

@@ -190,11 +190,15 @@ def check_preprocessing(preprocessing, channels=None):
     if layout != "NHWC":
         raise errors.ZooError(f"the model card's preprocessing.layout must be NHWC; received {layout!r}")
     if color not in COLORS:
-        raise errors.ZooError(f"the model card's preprocessing.color must be one of {', '.join(COLORS)}; received {color!r}")
+        raise errors.ZooError(
+            f"the model card's preprocessing.color must be one of {', '.join(COLORS)}; received {color!r}"
+        )
     if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(s, int) and s > 0 for s in size)):
         raise errors.ZooError(f"the model card's preprocessing.size must be [height, width]; received {size!r}")
     if crop not in CROPS:
-        raise errors.ZooError(f"the model card's preprocessing.crop must be one of {', '.join(CROPS)}; received {crop!r}")
+        raise errors.ZooError(
+            f"the model card's preprocessing.crop must be one of {', '.join(CROPS)}; received {crop!r}"
+        )
     if resample not in RESAMPLING:
         raise errors.ZooError(
             f"the model card's preprocessing.resize must be one of {', '.join(RESAMPLING)}; received {resample!r}"
@@ -229,7 +233,7 @@ def check_regular_file(path, name):
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise ImageError(f"{name}: a loop of symbolic links, not a file") from None
-        raise ImageError(f"{name}: cannot read ({_first_line(error)})") from None
+        raise ImageError(f"{name}: cannot read ({errors.one_line(error)})") from None
     if stat.S_ISDIR(mode):
         raise ImageError(f"{name}: is a folder, not an image")
     kinds = {stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
@@ -309,16 +313,18 @@ def open_image(path, name=None, draft=None):
         raise ImageError(f"{name}: is a folder, not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         detail = str(error).split(" pixels")[0].replace("Image size (", "")
-        raise ImageLimitError(f"{name}: image of {detail} pixels is over the {limit} limit (a decompression bomb?)") from None
+        raise ImageLimitError(
+            f"{name}: image of {detail} pixels is over the {limit} limit (a decompression bomb?)"
+        ) from None
     except UnidentifiedImageError:
         size = _size_of(path)
         if size == 0:
             raise ImageError(f"{name}: empty file") from None
         raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
     except OSError as error:
-        raise ImageError(f"{name}: truncated or corrupt image ({_first_line(error)})") from None
+        raise ImageError(f"{name}: truncated or corrupt image ({errors.one_line(error)})") from None
     except Exception as error:  # Pillow's decoders raise SyntaxError, ValueError, EOFError... on bad data.
-        raise ImageError(f"{name}: corrupt image ({type(error).__name__}: {_first_line(error)})") from None
+        raise ImageError(f"{name}: corrupt image ({type(error).__name__}: {errors.one_line(error)})") from None
     check_shape(image.width, image.height, name)  # belt and braces: formats whose size changes on load
     try:
         image = ImageOps.exif_transpose(image)
@@ -332,11 +338,6 @@ def _size_of(path):
         return os.path.getsize(path)
     except OSError:
         return None
-
-
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
 
 
 def to_8bit(image):
@@ -489,6 +490,8 @@ def load(path, preprocessing, name=None):
         try:
             array = preprocess(image, color, size, crop, resample)
         except Exception as error:  # a mode Pillow cannot convert
-            raise ImageError(f"{name}: cannot convert this image ({type(error).__name__}: {_first_line(error)})") from None
+            raise ImageError(
+                f"{name}: cannot convert this image ({type(error).__name__}: {errors.one_line(error)})"
+            ) from None
         del image
     return match_polarity(array, preprocessing.get("polarity"))

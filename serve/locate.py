@@ -21,8 +21,9 @@ import math
 import numpy as np
 
 from serve import images as imaging
+from serve import models
 from zoo import errors
-from zoo.common import clocktime
+from zoo.common import decoding
 
 WORK_SIDE = 512
 """The photo's shorter side while locating, in pixels (the reader's input is far smaller)."""
@@ -80,11 +81,9 @@ def grey_of(image):
 
 def _read(session, model, batch):
     """Raw outputs, minutes and confidence of a float32 NHWC batch."""
-    from serve import predict
-
-    outputs = predict.run_batch(session, model, batch)
+    outputs = models.run_batch(session, model, batch)
     try:
-        minutes, confidence = clocktime.decode_outputs(outputs, model.card["decode"])
+        minutes, confidence = decoding.decode_outputs(outputs, model.card["decode"])
     except ValueError as error:
         raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
     return outputs, minutes, confidence
@@ -132,7 +131,8 @@ def find_and_read(session, model, image):
     centre = points[0]
     radius = float(max(np.linalg.norm(points[1] - centre), np.linalg.norm(points[2] - centre)))
     radius = min(max(radius, 0.05 * side), side)  # a degenerate frame still gives a usable square
-    outputs, minutes, confidence = _read(session, model, square(grey, centre[0], centre[1], MARGIN * radius, size)[None])
+    outputs, minutes, confidence = _read(session, model,
+                                         square(grey, centre[0], centre[1], MARGIN * radius, size)[None])
     box = np.array([centre[0] - radius, centre[1] - radius, centre[0] + radius, centre[1] + radius]) * back
     box = np.clip(box, 0, [image.width, image.height, image.width, image.height])
     return float(minutes[0]), float(confidence[0]), [round(float(value), 1) for value in box]

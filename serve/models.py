@@ -111,7 +111,8 @@ class ServedModel:
 def headline_metrics(card, limit=3):
     """The card's first few scalar test metrics, for one-line summaries."""
     metrics = card.get("metrics") or {}
-    figures = {key: value for key, value in metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    figures = {key: value for key, value in metrics.items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
     return dict(list(figures.items())[:limit])
 
 
@@ -121,7 +122,7 @@ def _read_json(path):
     except PermissionError:
         raise errors.ZooError(f"cannot read the model card {path}: permission denied") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise errors.ZooError(f"the model card {path} is not readable JSON ({str(error).splitlines()[0][:120]})") from None
+        raise errors.ZooError(f"the model card {path} is not readable JSON ({errors.one_line(error, 120)})") from None
 
 
 def _check_card(card, source):
@@ -404,7 +405,7 @@ def open_session(path, provider="auto", memory_pattern=True):
         session = onnxruntime.InferenceSession(str(path), sess_options=session_options(memory_pattern),
                                                providers=providers)
     except Exception as error:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = errors.one_line(error, limit=None)
         if "Protobuf parsing failed" in message or "INVALID_PROTOBUF" in message:
             message = "not a valid ONNX file (corrupt or truncated)"
         raise errors.ZooError(f"cannot load the model {path}: {message[:240]}") from None
@@ -444,3 +445,19 @@ def listed_models(extra=()):
             seen.add(key)
             rows.append((model, spec, None))
     return rows
+
+
+def run_batch(session, model, batch):
+    """Raw outputs for a float32 NHWC batch: ``{output name: array}``."""
+    input_name = model.card["inputs"][0]["name"]
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, run_session(session, model, names, {input_name: batch})))
+
+
+def run_session(session, model, names, feed):
+    """``session.run``, with onnxruntime's failures (an input the card describes wrongly)
+    as one-line errors."""
+    try:
+        return session.run(names, feed)
+    except Exception as error:  # onnxruntime raises its own InvalidArgument/Fail types
+        raise errors.ZooError(f"onnxruntime cannot run {model.name}: {errors.one_line(error, 240)}") from None

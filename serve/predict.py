@@ -1,14 +1,16 @@
 """Reading the time: images through a clock reader's onnxruntime session, in batches.
 
 numpy, Pillow and onnxruntime only; the outputs are decoded as the model's card says,
-with :func:`zoo.common.clocktime.decode_outputs`.
+with :func:`zoo.common.decoding.decode_outputs`.
 """
 
 import numpy as np
 
 from serve import images as imaging
+from serve import locate
+from serve.models import run_batch, run_session  # noqa: F401 (predict.run_batch for callers)
 from zoo import errors
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 
 
 def format_time(hour, minute):
@@ -58,8 +60,9 @@ def turn_selector(model):
 
     selector = model.decode.get("turns")
     if selector is None:
-        raise errors.ZooError(f"{model.name} has no turn selector in its card: fit one with `zoo fit-turns --model RUN` "
-                              "and export the run again, or read without --turns")
+        raise errors.ZooError(f"{model.name} has no turn selector in its card: "
+                              "fit one with `zoo fit-turns --model RUN` and export the run again, "
+                              "or read without --turns")
     return turnvote.check(selector, f"{model.name}'s card")
 
 
@@ -91,23 +94,6 @@ def effective_preprocessing(card):
     return preprocessing
 
 
-def run_batch(session, model, batch):
-    """Raw outputs for a float32 NHWC batch: ``{output name: array}``."""
-    input_name = model.card["inputs"][0]["name"]
-    names = [output.name for output in session.get_outputs()]
-    return dict(zip(names, run_session(session, model, names, {input_name: batch})))
-
-
-def run_session(session, model, names, feed):
-    """``session.run``, with onnxruntime's failures (an input the card describes wrongly)
-    as one-line errors."""
-    try:
-        return session.run(names, feed)
-    except Exception as error:  # onnxruntime raises its own InvalidArgument/Fail types
-        text = str(error).strip().splitlines()
-        raise errors.ZooError(f"onnxruntime cannot run {model.name}: {(text[0] if text else type(error).__name__)[:240]}") from None
-
-
 def read_arrays(session, model, images, batch_size=32):
     """Read the time of a float32 NHWC array, ``batch_size`` images per session run.
 
@@ -120,7 +106,7 @@ def read_arrays(session, model, images, batch_size=32):
     minutes, confidence = [], []
     for start in range(0, len(images), batch_size):
         try:
-            read = clocktime.decode_outputs(run_batch(session, model, images[start:start + batch_size]),
+            read = decoding.decode_outputs(run_batch(session, model, images[start:start + batch_size]),
                                             model.card["decode"])
         except ValueError as error:
             raise errors.ZooError(f"cannot decode {model.name}'s outputs: {error}") from None
@@ -131,8 +117,6 @@ def read_arrays(session, model, images, batch_size=32):
 
 def _find_each(session, model, items, progress):
     """:func:`predict` with ``find``: each photo located and read on its own."""
-    from serve import locate
-
     for item in items:
         if item.error is not None:
             result = {"error": item.error}
@@ -174,8 +158,6 @@ def predict(session, model, items, batch_size=32, progress=None, turns=False, fi
         ...     print(item.name, result["time"])
         clock.png 03:15
     """
-    from serve import locate
-
     if find is None:
         find = not turns and locate.has_keypoints(model)
     if find:

@@ -178,7 +178,8 @@ def triton_repository(out, specs, max_batch, batch_window_ms, instances, force):
     except FileExistsError as error:
         raise errors.ZooError(f"{error.args[0]} already holds files; give --force to replace it") from None
     except OSError as error:
-        message = f"cannot write {error.filename}: {error.strerror}" if error.filename else str(error).splitlines()[0]
+        message = (f"cannot write {error.filename}: {error.strerror}" if error.filename
+                   else errors.one_line(error, limit=None))
         raise errors.ZooError(message) from None
     click.echo(f"serve it: tritonserver --model-repository {root.resolve()}")
     sys.stdout.flush()

@@ -17,7 +17,7 @@ import numpy as np
 from zoo import datasets, registry
 from zoo.clocks import clockface
 
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 
 CLOCK_ENTRY = "servetest_clock_hands"
 FACES_ENTRY = "servetest_faces"
@@ -67,7 +67,7 @@ def evaluate_clock(model, splits, config):
     images, labels = splits.test_arrays
     outputs = model.predict(images, verbose=0)
     decode = {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"}
-    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, decode)
+    minutes, _ = decoding.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, decode)
     summary = clocktime.cse_summary(minutes, clocktime.to_minutes(labels[:, 0], labels[:, 1]))
     return {f"test_cse_{key}": value for key, value in summary.items()}
 

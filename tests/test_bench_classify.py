@@ -59,8 +59,8 @@ def test_cli_accuracy_equals_in_process_and_the_json_says_so(classifier_export, 
                                                                       abs=1e-3)
     cold = report["timing"]["cold_classify_one"]
     assert cold["runs"] == 1 and 0 < cold["median_seconds"] == cold["max_seconds"]
-    assert cold["command"] == f"zoo classify 00000_label{datasets.read(mnist_npz, datasets.info_of('mnist')).y_test[0]}" \
-                              f".png --model {classifier_export.resolve()}"
+    first_label = datasets.read(mnist_npz, datasets.info_of("mnist")).y_test[0]
+    assert cold["command"] == f"zoo classify 00000_label{first_label}.png --model {classifier_export.resolve()}"
     assert [check["figure"] for check in report["targets"]][2].startswith("cold")
     assert all(check["met"] in (True, False) for check in report["targets"])
     assert {"cpus_usable", "onnxruntime", "python", "load_average_at_start"} <= set(report["machine"])

@@ -10,7 +10,7 @@ from conftest import assert_one_line_error, run_zoo
 from zoo import registry, training
 from zoo.clocks import clockface, data, entries, layers, losses, reading
 from zoo.clocks import upright as upright_stages
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 
 READERS = ["clock_classifier", "clock_regressor", "clock_multihead", "clock_hands"]
 
@@ -32,7 +32,7 @@ def test_targets_decode_back_to_the_time(name):
     rng = np.random.default_rng(0)
     labels = np.stack([rng.integers(0, 12, 500), rng.integers(0, 60, 500)], axis=1)
     decode = entries.describe_clock(entry, config)
-    minutes, confidence = clocktime.decode_outputs(perfect_outputs(entry, config, labels), decode)
+    minutes, confidence = decoding.decode_outputs(perfect_outputs(entry, config, labels), decode)
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
     # 720 bins have centres at t + 0.5; every other reader decodes exactly.
     assert clocktime.common_sense_error(minutes, truth).max() <= 0.5 + 1e-6
@@ -43,7 +43,7 @@ def test_bins_decode_at_the_bin_centre():
     entry = registry.get("clock_classifier")
     config = entry.resolve({"bins": 24})
     labels = np.array([[2, 58], [3, 0], [11, 59]])
-    minutes, _ = clocktime.decode_outputs(perfect_outputs(entry, config, labels), entries.describe_clock(entry, config))
+    minutes, _ = decoding.decode_outputs(perfect_outputs(entry, config, labels), entries.describe_clock(entry, config))
     np.testing.assert_allclose(minutes, [165.0, 195.0, 705.0])
 
 
@@ -52,7 +52,7 @@ def test_hands_reader_avoids_the_hour_boundary_mistake():
     hour_hand = clocktime.angle_encoding(np.array([181.0]), 720)
     minute_hand = clocktime.angle_encoding(np.array([58.0]), 60)
     decode = {"kind": "clock_hands", "hour_output": "hour", "minute_output": "minute"}
-    minutes, _ = clocktime.decode_outputs({"hour": hour_hand, "minute": minute_hand}, decode)
+    minutes, _ = decoding.decode_outputs({"hour": hour_hand, "minute": minute_hand}, decode)
     assert minutes[0] == pytest.approx(178.0)
 
 
@@ -624,7 +624,8 @@ def test_upright_stages_vote_with_their_log_probabilities():
         pixels = upright_stages.with_upright(reader, list(stages) if len(stages) > 1 else stages[0],
                                     prior_weight=prior_weight).predict(picture, verbose=0)
         for quarter in range(4):
-            if np.array_equal(pixels["pixels"].reshape(8, 8), upright_stages.turn_quarters(picture[..., 0], [-quarter])[0]):
+            if np.array_equal(pixels["pixels"].reshape(8, 8),
+                              upright_stages.turn_quarters(picture[..., 0], [-quarter])[0]):
                 return quarter
         raise AssertionError("the image was not turned by whole quarters")
 

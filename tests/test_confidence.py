@@ -17,7 +17,7 @@ from conftest import assert_one_line_error, run_zoo
 from test_turnvote import tiny_run
 from zoo import errors
 from zoo.clocks import calibration, data, reading
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 from zoo.common import confidence
 
 
@@ -47,7 +47,7 @@ def synthetic(count=2000, seed=0):
 def test_the_calibration_puts_the_sure_line_at_one_half_and_keeps_its_promise_on_fresh_readings():
     outputs, truth = synthetic()
     named = confidence.features(outputs, DECODE)
-    minutes, raw = clocktime.decode_outputs(outputs, DECODE)
+    minutes, raw = decoding.decode_outputs(outputs, DECODE)
     good = clocktime.common_sense_error(minutes, truth) <= 5
     fitted = confidence.fit(named, good)
     assert fitted["sure_at"] > 0.5  # a probability of 0.5 would promise one reading in two
@@ -55,12 +55,12 @@ def test_the_calibration_puts_the_sure_line_at_one_half_and_keeps_its_promise_on
 
     fresh_outputs, fresh_truth = synthetic(seed=1)
     calibrated_decode = {**DECODE, "confidence": fitted}
-    fresh_minutes, calibrated = clocktime.decode_outputs(fresh_outputs, calibrated_decode)
+    fresh_minutes, calibrated = decoding.decode_outputs(fresh_outputs, calibrated_decode)
     fresh_good = clocktime.common_sense_error(fresh_minutes, fresh_truth) <= 5
     sure = calibrated >= 0.5
     assert 0.1 < sure.mean() < 0.9 and fresh_good[sure].mean() >= 0.87 and fresh_good[~sure].mean() < 0.6
     # The calibration changes the confidence, never the time read.
-    np.testing.assert_array_equal(fresh_minutes, clocktime.decode_outputs(fresh_outputs, DECODE)[0])
+    np.testing.assert_array_equal(fresh_minutes, decoding.decode_outputs(fresh_outputs, DECODE)[0])
     # Ordered as the probability is: the sure line is the fit's threshold, rescaled to 0.5.
     probability = confidence.apply({**fitted, "sure_at": 0.5}, confidence.features(fresh_outputs, DECODE))
     np.testing.assert_array_equal(probability >= fitted["sure_at"], sure)
@@ -80,7 +80,7 @@ def test_rescale_is_monotone_and_fixes_its_ends():
 ])
 def test_a_malformed_calibration_is_refused(change, message):
     outputs, truth = synthetic(200)
-    minutes, _ = clocktime.decode_outputs(outputs, DECODE)
+    minutes, _ = decoding.decode_outputs(outputs, DECODE)
     fitted = confidence.fit(confidence.features(outputs, DECODE), clocktime.common_sense_error(minutes, truth) <= 5)
     with pytest.raises(errors.ZooError, match=message):
         confidence.check({**fitted, **change})

@@ -73,7 +73,8 @@ def test_every_entry_passes_its_gates(exported):
     if entry.task == "classification":
         test_set = card["parity"]["test_set"]
         assert test_set["checked"] and test_set["examples"] > 0
-        assert test_set["accuracy"]["onnx"] == pytest.approx(test_set["accuracy"]["keras"], abs=test_set["ties"] / test_set["examples"])
+        assert test_set["accuracy"]["onnx"] == pytest.approx(test_set["accuracy"]["keras"],
+                                                             abs=test_set["ties"] / test_set["examples"])
 
 
 def test_onnx_has_the_signature_names_and_a_dynamic_batch(exported):
@@ -132,7 +133,8 @@ def test_manifest_verifies_with_sha256sum(exported, tmp_path):
     on_disk = sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file())
     assert sorted(listed + ["SHA256SUMS"]) == on_disk
     if shutil.which("sha256sum"):
-        result = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=out, capture_output=True, text=True)
+        result = subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=out, capture_output=True,
+                                text=True)
         assert result.returncode == 0, result.stdout + result.stderr
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
@@ -159,7 +161,8 @@ def test_node_runtime_matches_keras(exported):
     for batch in (1, 5):
         inputs = {
             item["name"]: (
-                rng.uniform(0, 255, (batch, *item["shape"][1:])) if item["range"] else rng.standard_normal((batch, *item["shape"][1:]))
+                rng.uniform(0, 255, (batch, *item["shape"][1:])) if item["range"]
+                else rng.standard_normal((batch, *item["shape"][1:]))
             ).astype(np.float32)
             for item in card["inputs"]
         }
@@ -199,7 +202,8 @@ def mnist_run(tmp_path_factory):
 def test_failed_parity_gate_leaves_nothing(mnist_run, mnist_npz, tmp_path, monkeypatch):
     monkeypatch.setattr(convert, "to_onnx", corrupt_first_weight(convert.to_onnx))
     out = tmp_path / "new" / "export"
-    with pytest.raises(parity.GateError, match=r"output 'probabilities' of onnx differs from Keras by [0-9.e+-]+ at batch 1"):
+    with pytest.raises(parity.GateError,
+                       match=r"output 'probabilities' of onnx differs from Keras by [0-9.e+-]+ at batch 1"):
         exporter.export_entry("mnist_cnn", mnist_run, out, data=mnist_npz, log=quiet)
     assert not out.exists() and not (tmp_path / "new").exists()
 
@@ -229,7 +233,8 @@ def test_wrong_entry_for_the_run_is_refused(mnist_run, tmp_path):
         (["export", "no_such_entry", "--model", "{run}"], ["unknown entry 'no_such_entry'"]),
         (["export", "mnist_cnn", "--model", "/nonexistent/run"], ["no model at /nonexistent/run"]),
         (["export", "mnist_cnn", "--model", "{run}", "--opset", "99"], ["--opset", "99"]),
-        (["export", "mnist_cnn", "--model", "{run}", "--data", "/nonexistent.npz"], ["--data /nonexistent.npz does not exist"]),
+        (["export", "mnist_cnn", "--model", "{run}", "--data", "/nonexistent.npz"],
+         ["--data /nonexistent.npz does not exist"]),
         (["export", "mnist_cnn", "--model", "{run}", "--data", "x.npz", "--no-data"], ["--data or --no-data"]),
     ],
     ids=["unknown-entry", "missing-model", "bad-opset", "missing-data", "data-and-no-data"],
@@ -395,7 +400,8 @@ def test_int8_is_measured_and_kept_within_the_threshold(trained_mlp, mnist_npz, 
     import onnx
 
     int8 = onnx.load(str(out / "model.int8.onnx"))
-    assert {node.op_type for node in int8.graph.node} & {"QuantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearMatMul"}
+    assert {node.op_type for node in int8.graph.node} & {"QuantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+                                                         "QLinearMatMul"}
     with np.load(mnist_npz) as data:
         images, labels = data["x_test"][..., None].astype(np.float32), data["y_test"]
     probabilities = parity.run_onnx(parity.onnx_session(out / "model.int8.onnx"), {"image": images})["probabilities"]
@@ -449,7 +455,8 @@ def test_static_int8_quantises_only_matmul_conv_and_gemm(trained_mlp, mnist_npz,
 
 def test_int8_without_data_is_not_made(mnist_run, tmp_path):
     card = exporter.export_entry("mnist_cnn", mnist_run, tmp_path / "export", data=False, quantize="int8", log=quiet)
-    assert card["quantization"]["kept"] is False and "no training data to calibrate on" in card["quantization"]["reason"]
+    assert card["quantization"]["kept"] is False
+    assert "no training data to calibrate on" in card["quantization"]["reason"]
     assert not (tmp_path / "export" / "model.int8.onnx").exists()
 
 

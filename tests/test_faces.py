@@ -155,8 +155,10 @@ def test_flip_mirrors_some_training_faces_and_never_the_test_faces(celeba):
     "make_bad, fragment",
     [
         (lambda path: path.write_bytes(b"not a zip at all"), "corrupt or unreadable"),
-        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/readme.txt", "no images"), "holds no images"),
-        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/000001.jpg", b"\xff\xd8broken"), "cannot decode"),
+        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/readme.txt", "no images"),
+         "holds no images"),
+        (lambda path: zipfile.ZipFile(path, "w").writestr("img_align_celeba/000001.jpg", b"\xff\xd8broken"),
+         "cannot decode"),
     ],
     ids=["not-a-zip", "no-images", "corrupt-jpeg"],
 )

@@ -297,7 +297,8 @@ def write_bomb(width, height):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+            + chunk(b"IEND", b""))
 
 
 def test_refusals_are_one_line_json(server, clocks):
@@ -415,8 +416,9 @@ def test_a_concurrent_burst_is_batched_and_answered_exactly(server, direct):
     answered = after[('zoo_http_requests_total', (("code", "200"), ("endpoint", "infer"), ("model", "faces")))]
     answered -= before.get(('zoo_http_requests_total', (("code", "200"), ("endpoint", "infer"), ("model", "faces"))), 0)
     assert answered == clients * each
-    runs = after[("zoo_batch_rows_count", (("model", "faces"),))] - before.get(("zoo_batch_rows_count", (("model", "faces"),)), 0)
-    rows = after[("zoo_batch_rows_sum", (("model", "faces"),))] - before.get(("zoo_batch_rows_sum", (("model", "faces"),)), 0)
+    faces = (("model", "faces"),)
+    runs = after[("zoo_batch_rows_count", faces)] - before.get(("zoo_batch_rows_count", faces), 0)
+    rows = after[("zoo_batch_rows_sum", faces)] - before.get(("zoo_batch_rows_sum", faces), 0)
     assert rows == clients * each and runs < rows, (runs, rows)  # some runs held several requests
     print(f"\n{clients}x{each} infer requests in {seconds:.2f} s, {rows / runs:.1f} rows per onnxruntime run")
 

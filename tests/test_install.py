@@ -20,11 +20,12 @@ def test_the_serving_install_reads_a_clock_without_tensorflow(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python, zoo = venv / "bin" / "python", venv / "bin" / "zoo"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
-                               capture_output=True, text=True, timeout=900)
+    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                str(ROOT)], capture_output=True, text=True, timeout=900)
     assert installed.returncode == 0, installed.stderr[-2000:]
-    missing = subprocess.run([str(python), "-c", "import importlib.util as u; print([m for m in ('tensorflow', 'keras', "
-                              "'tf2onnx', 'matplotlib', 'skia') if u.find_spec(m)])"], capture_output=True, text=True)
+    missing = subprocess.run([str(python), "-c", "import importlib.util as u; "
+                              "print([m for m in ('tensorflow', 'keras', 'tf2onnx', 'matplotlib', 'skia') "
+                              "if u.find_spec(m)])"], capture_output=True, text=True)
     assert missing.stdout.strip() == "[]"
     pictures, labels = clockface.render_batch(1, seed=7, size=256)
     Image.fromarray(pictures[0]).save(tmp_path / "clock.png")

@@ -27,7 +27,8 @@ def test_entry_builds_runs_and_round_trips(name, tmp_path):
 
     network = exported(model)
     assert [tensor.name for tensor in network.inputs] == list(entry.signature.inputs)
-    inputs = [np.random.default_rng(0).uniform(0, 255, (2, *tensor.shape[1:])).astype("float32") for tensor in network.inputs]
+    inputs = [np.random.default_rng(0).uniform(0, 255, (2, *tensor.shape[1:])).astype("float32")
+              for tensor in network.inputs]
     outputs = network(inputs[0] if len(inputs) == 1 else inputs, training=False)
     # Every signature output exists; a network may carry training-only extras
     # (clock_polar's polar_training), which export leaves out.
@@ -69,7 +70,7 @@ def test_defaults_are_the_builders_own(name):
 
     entry = registry.get(name)
     parameters = inspect.signature(entry.builder).parameters
-    for key, value in entry.defaults.items():
+    for key in entry.defaults:
         assert parameters[key].default is not inspect.Parameter.empty, key
     assert set(entry.defaults) | set(entry.constants) | {"name"} == set(parameters)
 

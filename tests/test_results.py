@@ -72,8 +72,10 @@ def test_results_from_a_folder_given_with_filters_and_json(tmp_path):
     folder = write_table(tmp_path / "tables", [
         ("mnist_mlp", "MNIST", "test_accuracy", "0.98", "120", "epyc-avx2", "2026-11-27", "zoo train mnist_mlp", "a"),
         ("report:mnist_mlp", "MNIST", "test_accuracy", "0.9821", "", "", "", "", "report"),
-        ("clock_polar", "2,000 matplotlib test clocks", "test_cse_mean", "15.8", "", "epyc-avx512", "2026-12-04", "", ""),
-        ("clock_polar", "2,000 test clocks", "test_cse_mean_turns", "12.1", "2500", "epyc-avx512", "2026-12-04", "", ""),
+        ("clock_polar", "2,000 matplotlib test clocks", "test_cse_mean", "15.8", "", "epyc-avx512", "2026-12-04",
+         "", ""),
+        ("clock_polar", "2,000 test clocks", "test_cse_mean_turns", "12.1", "2500", "epyc-avx512", "2026-12-04",
+         "", ""),
     ])
     args = ("results", "--results", folder, "--root", tmp_path / "no-runs")
     shown = run_zoo(*args, "--entry", "mnist_mlp")

@@ -24,7 +24,7 @@ import serve_models
 from conftest import ROOT, assert_one_line_error, run_zoo
 from export import release
 from serve import generate, models, predict
-from zoo.common import imagegrid
+from zoo.common import decoding, imagegrid
 from serve import images as imaging
 from zoo import errors
 from zoo.clocks import clockface
@@ -59,7 +59,8 @@ def write_png16(path, array):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+                     + chunk(b"IEND", b""))
     return path
 
 
@@ -131,8 +132,8 @@ def pictures(tmp_path_factory):
     (folder / "empty_folder").mkdir()
     (folder / "no_images").mkdir()
     (folder / "no_images" / "notes.txt").write_text("no images here")
-    return {"folder": folder, "good": good, "bad": bad, "rgb": rgb, "grey": grey, **{name: path for name, path in files.items()},
-            **{f"bad/{path.name}": path for path in bad.iterdir()}}
+    return {"folder": folder, "good": good, "bad": bad, "rgb": rgb, "grey": grey,
+            **{name: path for name, path in files.items()}, **{f"bad/{path.name}": path for path in bad.iterdir()}}
 
 
 CLOCK_PREPROCESSING = {"layout": "NHWC", "color": "grayscale", "size": [32, 32], "resize": "bilinear",
@@ -153,7 +154,8 @@ def test_sixteen_bit_grey_reads_like_eight_bit(pictures, name):
 
 
 def test_sixteen_bit_rgb_reads_like_eight_bit(pictures):
-    np.testing.assert_array_equal(load(pictures["rgb16.png"], RGB_PREPROCESSING), load(pictures["rgb.png"], RGB_PREPROCESSING))
+    np.testing.assert_array_equal(load(pictures["rgb16.png"], RGB_PREPROCESSING),
+                                  load(pictures["rgb.png"], RGB_PREPROCESSING))
 
 
 def test_lossless_formats_and_palettes_read_the_same(pictures):
@@ -283,7 +285,8 @@ def test_preprocessing_from_the_card_is_checked():
 
 
 def test_decode_keys_from_describe_override_the_exporter_defaults():
-    card = {"preprocessing": {**CLOCK_PREPROCESSING, "crop": "none"}, "decode": {"kind": "clock_hands", "crop": "center_square"}}
+    card = {"preprocessing": {**CLOCK_PREPROCESSING, "crop": "none"},
+            "decode": {"kind": "clock_hands", "crop": "center_square"}}
     assert predict.effective_preprocessing(card)["crop"] == "center_square"
 
 
@@ -378,7 +381,8 @@ def test_model_without_a_card_is_refused(tmp_path):
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
                               [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [None, 2])],
                               [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 2])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), tmp_path / "bare.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+              tmp_path / "bare.onnx")
     with pytest.raises(errors.ZooError, match="has no model card"):
         models.load(str(tmp_path / "bare.onnx"))
 
@@ -403,7 +407,7 @@ def expected_readings(served, paths):
     tests/test_locate.py checks the finding)."""
     model, session = models.load(str(served["release"] / "clock.onnx"), require="clock", provider="cpu")
     batch = np.stack([imaging.load(path, predict.effective_preprocessing(model.card)) for path in paths])
-    minutes, confidence = clocktime.decode_outputs(predict.run_batch(session, model, batch), model.decode)
+    minutes, confidence = decoding.decode_outputs(predict.run_batch(session, model, batch), model.decode)
     return [predict.reading(value, sure) for value, sure in zip(minutes, confidence)]
 
 
@@ -449,7 +453,8 @@ def test_several_images_with_bad_ones_answer_the_good_ones(served, pictures):
     arguments = [pictures["rgb.png"], *bad, pictures["folder"] / "no_images", pictures["grey.png"]]
     result = zoo(served, "predict-time", *arguments)
     assert result.returncode == 1
-    assert [line.split(":")[0] for line in result.stdout.strip().splitlines()] == [str(pictures["rgb.png"]), str(pictures["grey.png"])]
+    assert ([line.split(":")[0] for line in result.stdout.strip().splitlines()]
+            == [str(pictures["rgb.png"]), str(pictures["grey.png"])])
     errors_seen = result.stderr.strip().splitlines()
     assert len(errors_seen) == 5 and all(line.startswith("Error: ") for line in errors_seen)
     assert "Traceback" not in result.stderr
@@ -656,7 +661,8 @@ for args in json.loads(sys.argv[1]):
     except SystemExit as exit:
         codes[" ".join(args[:1])] = exit.code
 print(json.dumps({"codes": codes, "tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules,
-                  "tf_like": sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"))}))
+                  "tf_like": sorted(name for name in sys.modules
+                                    if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"))}))
 """
 
 
@@ -767,7 +773,7 @@ def keras_mean_error(served, images, labels):
     network = keras.saving.load_model(served["clock_run"] / "model.keras", compile=False)
     outputs = network.predict(images[..., None].astype("float32"), verbose=0)
     card = json.loads((served["clock_export"] / "card.json").read_text())
-    minutes, _ = clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
+    minutes, _ = decoding.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, card["decode"])
     truth = clocktime.to_minutes(labels[:, 0], labels[:, 1])
     return float(clocktime.common_sense_error(minutes, truth).mean())
 

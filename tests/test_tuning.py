@@ -334,7 +334,8 @@ def test_refine_study_searches_schedule_dropout_and_shifts_and_is_carried(mnist_
     assert configurations["refined"] == {**{k: v for k, v in best.items() if k != "epochs"}, "flip": True}
     rows = task1.table(tmp_path, [])
     refine_row = next(row for row in rows if row["study or configuration"] == "refine")
-    assert refine_row["report"] == "beyond the report" and refine_row["what ran"].startswith("BayesianOptimization, 2/2 trials")
+    assert refine_row["report"] == "beyond the report"
+    assert refine_row["what ran"].startswith("BayesianOptimization, 2/2 trials")
 
 
 def test_refine_is_refused_for_entries_without_it(mnist_npz, tmp_path):

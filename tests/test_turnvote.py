@@ -52,7 +52,8 @@ def test_the_selector_learns_which_turn_reads_right_and_keeps_it_on_fresh_clocks
     minutes, confidence, truth, upright = readings(400, seed=2)
     chosen, sure, turn = turnvote.choose(selector, minutes, confidence)
     assert np.mean(turn == upright) > 0.97
-    assert clocktime.common_sense_error(chosen, truth).mean() < 0.05 * clocktime.common_sense_error(minutes[0], truth).mean()
+    assert (clocktime.common_sense_error(chosen, truth).mean()
+            < 0.05 * clocktime.common_sense_error(minutes[0], truth).mean())
     assert np.array_equal(sure, confidence[turn, np.arange(400)])
 
 
@@ -112,7 +113,8 @@ class StandIn:
         truth = clocktime.to_minutes(labels[:, 0], labels[:, 1]).astype(float)
         for image, minutes, turn in zip(images, truth, upright):
             for k in range(4):
-                self.known[turnvote.turn(image[None], k).tobytes()] = (minutes + 180 * ((k - turn) % 4)) % 720, k == turn
+                reading = (minutes + 180 * ((k - turn) % 4)) % 720, k == turn
+                self.known[turnvote.turn(image[None], k).tobytes()] = reading
 
     def __call__(self, model, images, decode, batch_size=256):
         answers = [self.known[image[None].tobytes()] for image in images]

@@ -65,8 +65,7 @@ def tune(entry, study, tuner, max_trials, epochs, directory, data, limit, worker
         search.run(prepared, workers=workers, verbose=0 if quiet else 1, top=top, command=sys.argv)
     except RuntimeError as error:
         # KerasTuner stops a search after three failed trials in a row.
-        message = str(error).strip().splitlines()
-        raise errors.ZooError(f"the search stopped: {message[0] if message else error}") from None
+        raise errors.ZooError(f"the search stopped: {errors.one_line(error, limit=None)}") from None
 
 
 @click.command("task1")

@@ -18,7 +18,7 @@ import io
 import json
 import os
 
-from tuning import oracles, search, studies
+from tuning import oracles, studies
 
 FINISHED = ("COMPLETED",)
 
@@ -48,7 +48,7 @@ def _metric(trial, name):
 def tuned_names(study):
     """The builder keys the study sets (``momentum``, not KerasTuner's
     ``sgd_momentum``), in the space's order."""
-    return search.space_keys(study.space)
+    return studies.space_keys(study.space)
 
 
 def trial_values(study, trial):
@@ -226,8 +226,8 @@ def bar_chart(study, rows, path):
     bottom = 0.0 if lowest < 0.5 else max(0.0, (int((lowest - 0.02) * 50)) / 50)
     axis.set_ylim(bottom, 1.0 + (1.0 - bottom) * 0.12)
     axis.set_ylabel("accuracy" if bottom == 0 else f"accuracy (axis from {bottom:.2f})")
-    tuner = search.TUNER_NAMES[study.tuner]
-    axis.set_title(f"{study.entry.name}: {study.study} ({tuner}, {search.epochs_text(study.epochs)})")
+    tuner = studies.TUNER_NAMES[study.tuner]
+    axis.set_title(f"{study.entry.name}: {study.study} ({tuner}, {studies.epochs_text(study.epochs)})")
     axis.grid(axis="y", alpha=0.3)
     axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
@@ -286,7 +286,7 @@ def write(study, hypermodel, top=5, verbose=1):
         "an empty cell is a conditional value that does not apply (e.g. momentum for Adam).",
         f"Started {stored.get('created')}.",
     ]
-    title = f"{study.entry.name}: {study.study} study ({search.TUNER_NAMES[study.tuner]})"
+    title = f"{study.entry.name}: {study.study} study ({studies.TUNER_NAMES[study.tuner]})"
     _write_text(study.directory / "results.csv", to_csv(rows))
     _write_text(study.directory / "results.md", to_markdown(rows, title, notes))
     if studies.is_one_factor(study.study) and finished:

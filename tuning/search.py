@@ -33,11 +33,9 @@ import time
 from zoo import errors, hparams, registry
 
 from tuning import studies
+from tuning.studies import TUNER_NAMES, epochs_text, space_keys  # noqa: F401 (search.* for callers)
 
 TUNERS = ("grid", "random", "bayes", "hyperband")
-TUNER_NAMES = {
-    "grid": "GridSearch", "random": "RandomSearch", "bayes": "BayesianOptimization", "hyperband": "Hyperband",
-}
 # Trials of a random or Bayesian search when --max-trials is not given.
 DEFAULT_MAX_TRIALS = 10
 DEFAULT_DIRECTORY = pathlib.Path("artifacts") / "tune"
@@ -81,11 +79,6 @@ class Study:
         limit = f", {self.limit} training examples (random subset)" if self.limit else ""
         return (f"{self.entry.name} / {self.study} ({TUNER_NAMES[self.tuner]}{budget}), "
                 f"{epochs_text(self.epochs)} per trial{limit}, seed {self.seed}")
-
-
-def epochs_text(count):
-    """``1 epoch``, ``12 epochs``."""
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def study_directory(root, entry_name, study, tuner):
@@ -148,14 +141,6 @@ def prepare(entry_name, study, tuner="grid", max_trials=None, epochs=None, direc
         max_trials=max_trials, directory=study_directory(directory, entry.name, study, tuner),
         data=None if data is None else str(data), limit=limit, seed=seed, fixed=fixed,
     )
-
-
-def space_keys(space):
-    """The builder keys a search space sets (a space's hyperparameters may carry other
-    names: ``sgd_momentum`` sets ``momentum``)."""
-    import keras_tuner
-
-    return list(space(keras_tuner.HyperParameters()))
 
 
 def space_config(space):
@@ -569,7 +554,7 @@ def launch(study, workers, verbose=1, expected=None):
                     break
                 time.sleep(0.5)
     finally:
-        for process, log in processes.values():
+        for process, _log in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         for process, log in processes.values():

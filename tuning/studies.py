@@ -155,3 +155,22 @@ def chosen_values(space, hp):
         {'optimizer': 'adam', 'learning_rate': 0.1, 'epsilon': 1e-08, 'batch_size': 64}
     """
     return {key: value for key, value in space(hp).items() if value is not None}
+
+
+# The tuners by their --tuner names (tuning.search builds them).
+TUNER_NAMES = {
+    "grid": "GridSearch", "random": "RandomSearch", "bayes": "BayesianOptimization", "hyperband": "Hyperband",
+}
+
+
+def epochs_text(count):
+    """``1 epoch``, ``12 epochs``."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
+def space_keys(space):
+    """The builder keys a search space sets (a space's hyperparameters may carry other
+    names: ``sgd_momentum`` sets ``momentum``)."""
+    import keras_tuner
+
+    return list(space(keras_tuner.HyperParameters()))

@@ -119,7 +119,7 @@ def bench_training(entries, steps, log):
             try:
                 row[label] = time_training(entry, jit, steps, precision=precision)
             except Exception as error:  # one entry failing to compile must not hide the others
-                row[label] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''}"}
+                row[label] = {"error": f"{type(error).__name__}: {errors.one_line(error)}"}
         off, on = row["xla_off"].get("samples_per_second"), row["xla_on"].get("samples_per_second")
         row["xla_speedup"] = round(on / off, 2) if off and on else None
         row["auto_picks"] = "on" if auto else "off"
@@ -146,8 +146,9 @@ def print_training(train):
         half = row["bfloat16"]
         half_text = (f"{'error':>8} {'-':>8}" if "error" in half
                      else f"{half['samples_per_second']:>8.0f} {row['bfloat16_speedup']:>8.2f}")
-        click.echo(f"{name:<22} {off['batch_size']:>5} {off['samples_per_second']:>11.0f} {on['samples_per_second']:>10.0f} "
-                   f"{row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  {row['auto_picks']:<5} {half_text}"
+        click.echo(f"{name:<22} {off['batch_size']:>5} {off['samples_per_second']:>11.0f} "
+                   f"{on['samples_per_second']:>10.0f} {row['xla_speedup']:>7.2f} {on['compile_seconds']:>13.1f}  "
+                   f"{row['auto_picks']:<5} {half_text}"
                    + ("" if on["jit_compile"] else " (Keras turned XLA off)"))
 
 
@@ -162,11 +163,15 @@ def main(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, s
                                ("--steps", steps, 1)):
         if value < low:
             raise errors.ZooError(f"{option} must be at least {low}; received {value}")
-    log = (lambda message: click.echo(message, err=True))
+
+    def log(message):
+        click.echo(message, err=True)
+
     machine = serving.machine_facts()
     report = {"machine": machine, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if serve_part:
-        report["serve"] = serving.bench_serving(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, log)
+        report["serve"] = serving.bench_serving(clock_run, clock_model, faces_model, image_count, repeats, cold_runs,
+                                                log)
         report["targets"] = serving.check_targets(report["serve"])
     if train_part:
         report["train"] = bench_training(entries, steps, log)
@@ -187,7 +192,8 @@ def main(clock_run, clock_model, faces_model, image_count, repeats, cold_runs, s
               help="The clock reader's run folder (model.keras; export/ with model.onnx and saved_model/).")
 @click.option("--clock-model", default=None, metavar="PATH",
               help="The ONNX clock reader [default: CLOCK_RUN/export, else the release clock].")
-@click.option("--faces-model", default=None, metavar="PATH", help="The ONNX face generator [default: the release faces].")
+@click.option("--faces-model", default=None, metavar="PATH",
+              help="The ONNX face generator [default: the release faces].")
 @click.option("--images", "image_count", type=int, default=64, show_default=True,
               help="Clock images rendered for the latency and throughput runs.")
 @click.option("--repeats", type=int, default=200, show_default=True, help="Batch-1 runs per runtime (p50, p99).")

@@ -228,7 +228,8 @@ def run(model_spec, data, dataset, count, cold_runs, invert, provider, log):
     }
     if used < test_size:
         result["notes"].append(f"the card's accuracy is over all {test_size} test images, these "
-                               f"figures over the first {used}: compare zoo classify with in-process for the exact check")
+                               f"figures over the first {used}: compare zoo classify with in-process "
+                               "for the exact check")
     if count > test_size:
         result["notes"].append(f"--count {count}: the test set has {test_size} images, all of them used")
     if not result["data"]["class_names_match_card"]:
@@ -270,12 +271,14 @@ def print_report(report, out):
             ("in-process onnxruntime, the arrays", accuracy["in_process"], accuracy["in_process_minus_card_points"]),
             ("zoo classify, the PNG files", accuracy["zoo_classify"], accuracy["zoo_classify_minus_card_points"]))
     for label, value, gap in rows:
-        click.echo(f"{label:<44} {'-' if value is None else f'{value:.4f}':>8} {'' if gap is None else f'{gap:+.2f}':>13}")
+        click.echo(f"{label:<44} {'-' if value is None else f'{value:.4f}':>8} "
+                   f"{'' if gap is None else f'{gap:+.2f}':>13}")
     click.echo(f"zoo classify vs in-process: {accuracy['zoo_classify_minus_in_process_points']:+.3f} points, "
                f"{accuracy['disagreements_with_in_process']} images answered differently, {accuracy['failed']} failed")
     cold, timing = report["timing"]["cold_classify_one"], report["timing"]
     click.echo(f"{cold['command']} (cold): median {cold['median_seconds']:.3f} s, max {cold['max_seconds']:.3f} s "
-               f"over {cold['runs']} run{'s' if cold['runs'] > 1 else ''}; the folder took {timing['zoo_classify_folder_seconds']:.2f} s")
+               f"over {cold['runs']} run{'s' if cold['runs'] > 1 else ''}; "
+               f"the folder took {timing['zoo_classify_folder_seconds']:.2f} s")
     for note in report["notes"]:
         click.echo(f"note: {note}")
     click.echo("targets:")
@@ -301,7 +304,8 @@ def print_report(report, out):
 @click.option("--provider", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True,
               help="onnxruntime execution provider, in-process and for zoo classify.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option("--out", default="bench-classify.json", show_default=True, metavar="FILE", help="Where to write the JSON.")
+@click.option("--out", default="bench-classify.json", show_default=True, metavar="FILE",
+              help="Where to write the JSON.")
 def bench_classify(model_spec, data, dataset, count, cold_runs, invert, provider, as_json, out):
     """Benchmark a classifier through the real `zoo classify`, against its card.
 
@@ -321,7 +325,9 @@ def bench_classify(model_spec, data, dataset, count, cold_runs, invert, provider
     from serve import bench as serving
     from zoo.common import files
 
-    log = (lambda message: click.echo(message, err=True))
+    def log(message):
+        click.echo(message, err=True)
+
     machine = serving.machine_facts()
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     report.update(run(model_spec, data, dataset, count, cold_runs, invert, provider, log))

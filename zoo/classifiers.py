@@ -238,7 +238,8 @@ class PartialIdentity(keras.initializers.Initializer):
         for channel in range(min(inputs, outputs)):
             mask[..., channel] = 0.0
             identity[height // 2, width // 2, channel, channel] = 1.0
-        return kernel * keras.ops.convert_to_tensor(mask, dtype=dtype) + keras.ops.convert_to_tensor(identity, dtype=dtype)
+        return (kernel * keras.ops.convert_to_tensor(mask, dtype=dtype)
+                + keras.ops.convert_to_tensor(identity, dtype=dtype))
 
 
 @keras.saving.register_keras_serializable(package="zoo")

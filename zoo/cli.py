@@ -80,7 +80,8 @@ data_option = click.option(
 @data_option
 @click.option("--epochs", type=int, default=None, help="Override the entry's epochs.")
 @click.option("--hp", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a hyperparameter (repeatable).")
-@click.option("--hparams", "hparams_file", type=click.Path(), default=None, help="JSON of hyperparameters (from zoo tune).")
+@click.option("--hparams", "hparams_file", type=click.Path(), default=None,
+              help="JSON of hyperparameters (from zoo tune).")
 @click.option("--recipe", default=None, metavar="NAME",
               help="A named recipe of the entry (`zoo list --json` lists them), under --hparams, --hp and --epochs.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of weights, shuffling and augmentation.")
@@ -90,7 +91,8 @@ data_option = click.option(
               show_default=True, help="Compute in bfloat16 with float32 weights (auto: where the CPU has bfloat16 "
               "hardware). The saved and exported model is float32 either way.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder [default: artifacts/ENTRY].")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on N examples only (a fixed random subset for classifiers).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Train on N examples only (a fixed random subset for classifiers).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--distributed", is_flag=True,
               help="Train on several machines (MultiWorkerMirroredStrategy): run the same command on each, with "
@@ -129,7 +131,8 @@ def train(entry, data, epochs, overrides, hparams_file, recipe, seed, jit, preci
               help="A run folder (or its model.keras); for a generator also an exported model.onnx with its card.")
 @data_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON to this file.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
+              help="Also write the figures as JSON to this file.")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Generators: re-draw z and the metric's random projections with this seed "
                    "(default: the fixed draw every report uses).")

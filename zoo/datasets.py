@@ -77,7 +77,8 @@ DATASETS = {
         keras_name="cifar10",
         local_names=("cifar10.npz", "cifar10-jpg.zip", "cifar10.zip", "cifar10", "cifar-10-batches-py"),
         keras_cache=("cifar-10-batches-py",),
-        how_to_get="pass --data PATH to cifar10.npz, CIFAR's python batches, or train/ and test/ image folders (or their .zip)",
+        how_to_get="pass --data PATH to cifar10.npz, CIFAR's python batches, or train/ and test/ image folders "
+                   "(or their .zip)",
     ),
     # Unlabelled faces for the generative models (zoo.faces reads them); Keras has no copy.
     "celeba": DatasetInfo(
@@ -87,7 +88,8 @@ DATASETS = {
         keras_name="",
         local_names=("img_align_celeba.zip", "img_align_celeba", "celeba-subset.zip", "celeba"),
         keras_cache=(),
-        how_to_get="pass --data PATH to CelebA's img_align_celeba.zip (or the folder), or any folder or .zip of face images",
+        how_to_get="pass --data PATH to CelebA's img_align_celeba.zip (or the folder), "
+                   "or any folder or .zip of face images",
     ),
 }
 
@@ -221,7 +223,7 @@ def _download(info):
     try:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as error:  # Keras raises plain Exception subclasses for network failures.
-        reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+        reason = errors.one_line(error, 120)
         raise errors.DataError(
             f"no {info.name} data found: looked at {looked_at(info.name)}, and the download failed "
             f"({reason}); {info.how_to_get}"
@@ -243,7 +245,9 @@ def read(path, info):
             if suffix == ".zip":
                 return _read_image_folders(path, info)
             if suffix == ".npy":
-                raise errors.DataError(f"{path}: a single .npy file; expected an .npz with x_train/y_train/x_test/y_test")
+                raise errors.DataError(
+                    f"{path}: a single .npy file; expected an .npz with x_train/y_train/x_test/y_test"
+                )
             raise errors.DataError(f"{path}: unknown data format; {info.how_to_get}")
         if path.is_dir():
             names = {child.name for child in path.iterdir()}
@@ -264,7 +268,7 @@ def read(path, info):
     except errors.DataError:
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        detail = errors.one_line(error, limit=None)
         raise errors.DataError(f"corrupt or unreadable {info.name} data at {path}: {detail}") from None
 
 
@@ -286,7 +290,8 @@ def _checked(info, x_train, y_train, x_test, y_test, source, class_names=None):
             raise errors.DataError(f"{source}: the {split} split is empty")
         if labels.min() < 0 or labels.max() >= len(info.class_names):
             raise errors.DataError(
-                f"{source}: {split} labels range {labels.min()}..{labels.max()}, expected 0..{len(info.class_names) - 1}"
+                f"{source}: {split} labels range {labels.min()}..{labels.max()}, "
+                f"expected 0..{len(info.class_names) - 1}"
             )
         if images.dtype != np.uint8:
             if images.max() <= 1.0:
@@ -325,7 +330,8 @@ def _read_idx(folder, info):
         raise errors.DataError(f"{folder} lacks {stem}[.gz]; IDX data needs the four *-ubyte files")
 
     parts = []
-    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         file = find(stem)
         raw = gzip.decompress(file.read_bytes()) if file.suffix == ".gz" else file.read_bytes()
         parts.append(_parse_idx(raw, file))

@@ -44,7 +44,8 @@ def _compare_with_release(metrics):
         click.echo(f"(the release reader, serve/release/clock.onnx, trained for {minutes:.0f} minutes, reads "
                    f"{which.get(scenes, 'the test clocks')} at mean {shipped['test_cse_mean']:.1f} min, "
                    f"{100 * shipped.get('test_cse_within_1', 0):.0f}% within 1 min; its figures on clocks from "
-                   "renderers it never saw are in results/clocks.csv; the demo shows the pipeline on a budget of minutes)")
+                   "renderers it never saw are in results/clocks.csv; the demo shows the pipeline "
+                   "on a budget of minutes)")
 
 
 def step(number, text):

@@ -118,7 +118,7 @@ def strategy(place):
         text = error.message if isinstance(error, tf.errors.OpError) else str(error)
         hint = "; is another process using that port?" if "server" in text.lower() else ""
         raise errors.ZooError(f"cannot start MultiWorkerMirroredStrategy on {place.address} "
-                              f"({text.splitlines()[0][:200]}){hint}") from None
+                              f"({errors.one_line(text or error)}){hint}") from None
 
 
 def worker_folder(out, place):

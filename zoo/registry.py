@@ -64,6 +64,9 @@ class Entry:
     description: str
     family: str
     recipes: dict = dataclasses.field(default_factory=dict)
+    # The family's hook for scoring an exported model: ``load_export(path, entry_name) ->
+    # (model, config)`` (a face generator's .onnx), or None when only run folders evaluate.
+    load_export: Callable | None = None
 
     @property
     def settings(self):
@@ -116,6 +119,7 @@ def register(
     describe=None,
     tiny=None,
     recipes=None,
+    load_export=None,
 ):
     """Declare a registry entry on its builder.
 
@@ -138,6 +142,9 @@ def register(
         recipes: named sets of overrides (settings and ``epochs``) that a make target
             or the release trains with (``zoo train ENTRY --recipe NAME``), declared
             here once.
+        load_export: ``load_export(path, entry_name) -> (model, config)``: how ``zoo
+            evaluate`` scores an exported ``.onnx`` of the entry (the face generators'), so
+            the trainer never names a family.
 
     Returns:
         A decorator that records the entry and returns the builder unchanged, so one
@@ -186,6 +193,7 @@ def register(
             description=" ".join(doc.split("\n\n")[0].split()),
             family=builder.__module__,
             recipes={key: dict(value) for key, value in (recipes or {}).items()},
+            load_export=load_export,
         )
         return builder
 

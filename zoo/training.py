@@ -334,7 +334,8 @@ def train(
     # An interrupted run of the same configuration resumes from its backup; a
     # different configuration starts afresh rather than resuming foreign state.
     started_config = partial / "hparams.json"
-    if partial.exists() and (not started_config.exists() or json.loads(started_config.read_text()) != json.loads(json.dumps(config))):
+    if partial.exists() and (not started_config.exists()
+                             or json.loads(started_config.read_text()) != json.loads(json.dumps(config))):
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
     write_json(started_config, config)
@@ -399,8 +400,9 @@ def train(
     if shown is not None:
         callbacks.append(shown)
 
-    print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, jit_compile={model.jit_compile} "
-          f"(asked {want_jit}, policy {jit}), {policy}, {fit_epochs} epochs, data {splits.info.get('source')}", flush=True)
+    print(f"[zoo] training {name}: {registry.trained_parameters(model):,} parameters, "
+          f"jit_compile={model.jit_compile} (asked {want_jit}, policy {jit}), {policy}, {fit_epochs} epochs, "
+          f"data {splits.info.get('source')}", flush=True)
     if place is not None:
         print(f"[zoo] distributed: {place.describe()}; {splits.steps_per_epoch} steps of "
               f"{config.get('batch_size')} examples per epoch over all workers; "
@@ -484,7 +486,7 @@ def load_run(model_dir):
     try:
         model = keras.saving.load_model(model_file)
     except Exception as error:  # Keras wraps corrupt archives in several exception types.
-        raise errors.ZooError(f"cannot load {model_file}: {str(error).splitlines()[0][:200]}") from None
+        raise errors.ZooError(f"cannot load {model_file}: {errors.one_line(error)}") from None
     if config is not None and entry_name is None and model.name in registry.names():
         check_current(model.name, config, model_file.parent)
     return model, config
@@ -569,11 +571,9 @@ def evaluate(name, model_dir, data=None, limit=None, seed=None):
     """
     entry = registry.get(name)
     if pathlib.Path(model_dir).suffix == ".onnx":
-        if entry.task != "generation":
+        if entry.load_export is None:
             raise errors.ZooError(f"{name} evaluates from its run folder; only generators evaluate an exported .onnx")
-        from zoo.faces import entries as face_entries
-
-        model, config = face_entries.exported_generator(model_dir, name)
+        model, config = entry.load_export(model_dir, name)
     else:
         model, config = load_run(model_dir)
     config = entry.resolve(config or {})

@@ -185,15 +185,12 @@ def load_models(settings):
         inputs = {item["name"]: (oip.datatype_of(item.get("dtype", "float32")), tuple(item.get("shape") or []))
                   for item in card_inputs}
         for item in session.get_inputs():  # inputs the card leaves out (none in zoo exports)
-            inputs.setdefault(item.name, ("FP32", tuple(size if isinstance(size, int) else None for size in item.shape)))
-        outputs = [item["name"] for item in model.card.get("outputs") or []] or [item.name for item in session.get_outputs()]
+            inputs.setdefault(item.name,
+                              ("FP32", tuple(size if isinstance(size, int) else None for size in item.shape)))
+        outputs = ([item["name"] for item in model.card.get("outputs") or []]
+                   or [item.name for item in session.get_outputs()])
         served[name] = Served(name, model, session, inputs, outputs)
     return served
-
-
-def _first_line(error):
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
 
 
 def error_response(status, message, headers=None):
@@ -216,19 +213,19 @@ def _answers(function):
         except ClientDisconnect:  # gone before its body arrived: nobody reads this answer, and it is no bug
             return error_response(400, "the client disconnected before its body arrived", {"connection": "close"})
         except StarletteHTTPException as error:  # a malformed multipart body...
-            return error_response(error.status_code, _first_line(error.detail), error.headers)
+            return error_response(error.status_code, errors.one_line(error.detail, 300), error.headers)
         except guards.BodyTooLarge as error:
             return error_response(413, str(error), {"connection": "close"})
         except oip.NonFiniteOutput as error:
-            return error_response(422, _first_line(error))
+            return error_response(422, errors.one_line(error, 300))
         except oip.TensorError as error:
-            return error_response(400, _first_line(error))
+            return error_response(400, errors.one_line(error, 300))
         except errors.LimitError as error:  # work over a limit, whatever raised it
-            return error_response(413, _first_line(error))
+            return error_response(413, errors.one_line(error, 300))
         except imaging.ImageError as error:
-            return error_response(400, _first_line(error))
+            return error_response(400, errors.one_line(error, 300))
         except errors.ZooError as error:
-            return error_response(400, _first_line(error))
+            return error_response(400, errors.one_line(error, 300))
         except Exception as error:  # a bug: logged in full here, one line for the client
             log.exception("error answering %s %s", request.method, request.url.path)
             return error_response(500, f"internal error ({type(error).__name__}); the server's log has the details")
@@ -302,8 +299,10 @@ def create_app(settings, served=None):
         preferred = [item for item in served.values() if check(item)]
         return preferred[0].name if preferred else None
 
-    default_clock = "clock" if "clock" in served and served["clock"].is_clock else default_of(lambda item: item.is_clock)
-    default_image = "faces" if "faces" in served and served["faces"].is_image else default_of(lambda item: item.is_image)
+    default_clock = ("clock" if "clock" in served and served["clock"].is_clock
+                     else default_of(lambda item: item.is_clock))
+    default_image = ("faces" if "faces" in served and served["faces"].is_image
+                     else default_of(lambda item: item.is_image))
     default_classifier = ("mnist" if "mnist" in served and served["mnist"].is_classifier
                           else default_of(lambda item: item.is_classifier))
 
@@ -505,7 +504,7 @@ def create_app(settings, served=None):
         elif status == 405:
             message = f"{request.method} is not allowed on {request.url.path[:100]}"
         else:
-            message = _first_line(getattr(error, "detail", error))
+            message = errors.one_line(getattr(error, "detail", error), 300)
         return error_response(status, message, getattr(error, "headers", None))
 
     async def crash(request, error):
@@ -548,7 +547,8 @@ def create_app(settings, served=None):
             rest = parts[3:]
             if rest[:1] == ["versions"]:
                 rest = rest[2:]
-            return {(): "model_metadata", ("ready",): "model_ready", ("infer",): "infer"}.get(tuple(rest), "other"), model
+            endpoint = {(): "model_metadata", ("ready",): "model_ready", ("infer",): "infer"}.get(tuple(rest), "other")
+            return endpoint, model
         known = {"/time": ("time", default_clock), "/classify": ("classify", default_classifier),
                  "/faces.png": ("faces", default_image),
                  "/interpolate.png": ("interpolate", default_image)}

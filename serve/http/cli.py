@@ -33,7 +33,8 @@ MAX_WINDOW_MS = 1000.0
 @click.option("--max-rows", type=click.IntRange(1, 65536), default=256, show_default=True,
               help="Rows at most in one infer request (413 above).")
 @click.option("--max-answer-mb", type=click.FloatRange(0.001, 4096), default=32.0, show_default=True,
-              help="The largest answer an infer request may ask for, in MB (413 above; binary outputs are ~6x smaller).")
+              help="The largest answer an infer request may ask for, in MB "
+                   "(413 above; binary outputs are ~6x smaller).")
 @click.option("--keep-alive-timeout", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
               help="Seconds an idle keep-alive connection is kept open.")
 @click.option("--header-timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
@@ -83,7 +84,9 @@ def serve_command(host, port, specs, token, max_batch, batch_window_ms, max_body
     if not 1 <= max_batch <= MAX_BATCH:
         raise errors.ZooError(f"--max-batch must be between 1 and {MAX_BATCH}; received {max_batch}")
     if not 0 <= batch_window_ms <= MAX_WINDOW_MS:
-        raise errors.ZooError(f"--batch-window-ms must be between 0 and {MAX_WINDOW_MS:g}; received {batch_window_ms:g}")
+        raise errors.ZooError(
+            f"--batch-window-ms must be between 0 and {MAX_WINDOW_MS:g}; received {batch_window_ms:g}"
+        )
     if not 0.001 <= max_body_mb <= 4096:
         raise errors.ZooError(f"--max-body-mb must be between 0.001 and 4096; received {max_body_mb:g}")
 

@@ -280,7 +280,7 @@ def many_infer_clients(port, input_name, row, expected, clients, duration, heade
         try:
             outputs = infer_outputs(*_post(connection, "/v2/models/clock/infer", body, request_headers))
         except (errors.ZooError, ValueError, KeyError) as error:
-            return False, False, str(error)[:200]
+            return False, False, errors.one_line(error)
         differs = any(float(np.max(np.abs(outputs[name] - value))) > 1e-4 for name, value in expected.items())
         return True, differs, None
 
@@ -407,7 +407,8 @@ def infer_versus_onnxruntime(port, model, session, batch, repeats, headers=None,
         result[kind] = {**_summary(timings), "request_megabytes": round(len(body) / 1e6, 2),
                         "max_abs_difference": difference}
         if result[kind]["p50_ms"] and result["onnxruntime_in_process"]["p50_ms"]:
-            result[kind]["over_in_process_p50"] = round(result[kind]["p50_ms"] / result["onnxruntime_in_process"]["p50_ms"], 2)
+            result[kind]["over_in_process_p50"] = round(
+                result[kind]["p50_ms"] / result["onnxruntime_in_process"]["p50_ms"], 2)
     connection.close()
     result["failed"] = failures
     return result
@@ -601,18 +602,22 @@ def describe(report):
         _steady_line(report),
         f"server RSS, ready to end   {rss.get('ready')} MB ready, {rss.get('after_one_client')} after one client, "
         f"{rss.get('after_concurrent')} after the first load, {rss.get('after_infer')} after the first infer phase, "
-        f"{(rss.get('after_phase') or [rss.get('after_infer')])[-1]} at the end ({_signed(growth.get('ready_to_end'))}: "
-        "raw, the warm-up's high-water marks included)",
-        f"infer at batch {infer['batch']:<3}         onnxruntime here p50 {infer['onnxruntime_in_process']['p50_ms']} ms; "
-        + "; ".join(f"{kind.replace('_', ' ')} p50 {infer[kind]['p50_ms']} ms (x{infer[kind].get('over_in_process_p50', '-')}, "
+        f"{(rss.get('after_phase') or [rss.get('after_infer')])[-1]} at the end "
+        f"({_signed(growth.get('ready_to_end'))}: raw, the warm-up's high-water marks included)",
+        f"infer at batch {infer['batch']:<3}         onnxruntime here "
+        f"p50 {infer['onnxruntime_in_process']['p50_ms']} ms; "
+        + "; ".join(f"{kind.replace('_', ' ')} p50 {infer[kind]['p50_ms']} ms "
+                    f"(x{infer[kind].get('over_in_process_p50', '-')}, "
                     f"{infer[kind]['request_megabytes']} MB, max diff {infer[kind]['max_abs_difference']:.1e})"
                     for kind in ("http_binary", "http_json")),
-        *(f"{kind.replace('_', ' ')+', ' + str(part['served']['clients']) + ' clients':<27}served {part['served']['requests_per_second']}"
-          f" req/s (p50 {part['served']['latency']['p50_ms']} ms, p99 {part['served']['latency']['p99_ms']} ms) against "
+        *(f"{kind.replace('_', ' ')+', ' + str(part['served']['clients']) + ' clients':<27}"
+          f"served {part['served']['requests_per_second']} req/s "
+          f"(p50 {part['served']['latency']['p50_ms']} ms, p99 {part['served']['latency']['p99_ms']} ms) against "
           f"{part['in_process']['requests_per_second']} in process (p50 {part['in_process']['latency']['p50_ms']} ms): "
           f"ratio {part['throughput_ratio']}"
           for kind, part in report.get("served_against_in_process", {}).items()),
         f"machine                    load average {report['machine'].get('load_average')} at the start, "
-        f"{report['machine'].get('load_average_at_end')} at the end; {report['machine'].get('cpus_usable')} cores usable",
+        f"{report['machine'].get('load_average_at_end')} at the end; "
+        f"{report['machine'].get('cpus_usable')} cores usable",
     ]
     return "\n".join(lines)

@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from zoo import errors
+
 HEADER_LENGTH = "inference-header-content-length"
 # numpy dtype name (as the model card says it) <-> the protocol's datatype.
 DATATYPES = {
@@ -65,7 +67,9 @@ def split_body(body, header_length):
         try:
             length = int(header_length)
         except ValueError:
-            raise TensorError(f"Inference-Header-Content-Length must be a number; received {header_length[:40]!r}") from None
+            raise TensorError(
+                f"Inference-Header-Content-Length must be a number; received {header_length[:40]!r}"
+            ) from None
         if not 0 < length <= len(body):
             raise TensorError(f"Inference-Header-Content-Length {length} does not fit the body of {len(body)} bytes")
         head, tail = body[:length], body[length:]
@@ -74,7 +78,7 @@ def split_body(body, header_length):
     try:
         request = json.loads(head, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TensorError(f"the request is not JSON ({str(error).splitlines()[0][:120]})") from None
+        raise TensorError(f"the request is not JSON ({errors.one_line(error, 120)})") from None
     except RecursionError:
         raise TensorError("the request's JSON is nested too deeply") from None
     if not isinstance(request, dict):
@@ -85,7 +89,9 @@ def split_body(body, header_length):
 def _shape(value, name):
     if not isinstance(value, list) or not value or not all(
             isinstance(size, int) and not isinstance(size, bool) and size >= 0 for size in value):
-        raise TensorError(f"input {name!r}: shape must be a non-empty list of non-negative integers; received {value!r:.80}")
+        raise TensorError(
+            f"input {name!r}: shape must be a non-empty list of non-negative integers; received {value!r:.80}"
+        )
     return tuple(value)
 
 
@@ -110,7 +116,9 @@ def parse_inputs(request, tail, expected):
     feed, offset = {}, 0
     for item in inputs:
         if not isinstance(item, dict):
-            raise TensorError(f"each input must be an object with name, shape, datatype and data; received {item!r:.60}")
+            raise TensorError(
+                f"each input must be an object with name, shape, datatype and data; received {item!r:.60}"
+            )
         name = item.get("name")
         if not isinstance(name, str) or name not in expected:
             raise TensorError(f"unknown input {name!r:.60}; the model takes {', '.join(expected)}")
@@ -120,7 +128,8 @@ def parse_inputs(request, tail, expected):
         if item.get("datatype") != datatype:
             raise TensorError(f"input {name!r}: datatype must be {datatype}; received {item.get('datatype')!r:.40}")
         shape = _shape(item.get("shape"), name)
-        if len(shape) != len(free_shape) or any(want is not None and want != size for want, size in zip(free_shape, shape)):
+        if len(shape) != len(free_shape) or any(want is not None and want != size
+                                                for want, size in zip(free_shape, shape)):
             wanted = "[" + ", ".join("-1" if size is None else str(size) for size in free_shape) + "]"
             raise TensorError(f"input {name!r}: shape {list(shape)} does not fit the model's {wanted}")
         if shape[0] < 1:
@@ -133,8 +142,8 @@ def parse_inputs(request, tail, expected):
         size = parameters.get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or size != count * dtype.itemsize or offset + size > len(tail):
-                raise TensorError(f"input {name!r}: binary_data_size {size!r:.20} does not fit {count} {datatype} values "
-                                  f"or the {len(tail) - offset} bytes left in the body")
+                raise TensorError(f"input {name!r}: binary_data_size {size!r:.20} does not fit "
+                                  f"{count} {datatype} values or the {len(tail) - offset} bytes left in the body")
             array = np.frombuffer(tail[offset:offset + size], dtype=dtype.newbyteorder("<")).astype(dtype)
             offset += size
         else:
@@ -149,7 +158,9 @@ def parse_inputs(request, tail, expected):
             except (ValueError, TypeError, OverflowError, RecursionError):
                 raise TensorError(f"input {name!r}: data must be numbers in a regular (not ragged) list") from None
             if array.size != count:
-                raise TensorError(f"input {name!r}: {array.size} values do not fill the shape {list(shape)} ({count} values)")
+                raise TensorError(
+                    f"input {name!r}: {array.size} values do not fill the shape {list(shape)} ({count} values)"
+                )
         if array.dtype.kind == "f" and not np.isfinite(array).all():
             raise TensorError(f"input {name!r}: NaN or infinite values (only finite numbers are accepted)")
         feed[name] = np.ascontiguousarray(array.reshape(shape))

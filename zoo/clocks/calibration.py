@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 
 from zoo import errors
-from zoo.common import clocktime, files
+from zoo.common import clocktime, decoding, files
 from zoo.common import confidence as calibration
 
 
@@ -61,7 +61,7 @@ def fit_run(model_dir, count=None, method="logistic", progress=True, scenes=None
     clocks = reading.validation_clocks(folder, config, "calibrate", count, progress, scenes)
     decode = entries.describe_clock(entry, config)
     outputs = raw_outputs(model, clocks.images)
-    minutes, raw = clocktime.decode_outputs(outputs, decode)
+    minutes, raw = decoding.decode_outputs(outputs, decode)
     truth = clocktime.to_minutes(clocks.labels[:, 0], clocks.labels[:, 1]).astype(float)
     good = clocktime.common_sense_error(minutes, truth) <= calibration.GOOD_MINUTES
     fitted = calibration.fit(calibration.features(outputs, decode, minutes, raw), good, method=method)

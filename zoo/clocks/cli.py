@@ -39,7 +39,8 @@ def _tags(text):
               help="Weight of the rendered quarter prior (most clocks hang upright) against the stages' say; "
                    "below 1 trusts the stages more.")
 @click.option("--out", type=click.Path(), default=None, help="Run folder to write (default: READER_upright).")
-@click.option("--data", type=click.Path(), default=None, help="Leiden-format clocks to evaluate on instead of rendered ones.")
+@click.option("--data", type=click.Path(), default=None,
+              help="Leiden-format clocks to evaluate on instead of rendered ones.")
 def upright(reader_dir, upright_dirs, prior_weight, out, data):
     """Put an upright stage in front of a clock reader.
 
@@ -69,8 +70,10 @@ def upright(reader_dir, upright_dirs, prior_weight, out, data):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Render seed.")
 @click.option("--out", type=click.Path(), required=True, help="Folder to write (images.npy, labels.npy).")
 @click.option("--png", is_flag=True, help="Also write png/NNNNN.png and labels.csv.")
-@click.option("--include", default=None, metavar="TAGS", help="Comma-separated style tags every clock has (e.g. roman).")
-@click.option("--exclude", default=None, metavar="TAGS", help="Comma-separated style tags no clock has (e.g. roman,square).")
+@click.option("--include", default=None, metavar="TAGS",
+              help="Comma-separated style tags every clock has (e.g. roman).")
+@click.option("--exclude", default=None, metavar="TAGS",
+              help="Comma-separated style tags no clock has (e.g. roman,square).")
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder.")
 @click.option("--renderer", type=click.Choice(DRAWING_RENDERERS), default="zoo", show_default=True,
               help="The project's renderer (the one readers train on), or one written apart from it "
@@ -249,7 +252,8 @@ def fit_turns(model_dir, count):
 
     selector = reading.fit_turns(model_dir, count=count)
     fitted = selector["fitted"]
-    for label, key in (("unturned", "unturned"), ("chosen among four turns", "chosen"), ("best of four (oracle)", "best_of_turns")):
+    for label, key in (("unturned", "unturned"), ("chosen among four turns", "chosen"),
+                       ("best of four (oracle)", "best_of_turns")):
         row = fitted[key]
         click.echo(f"{label:>24}: mean {row['mean']:.2f} min, median {row['median']:.2f}, "
                    f"within 1 min {100 * row['within_1']:.1f}%, within 5 {100 * row['within_5']:.1f}%")
@@ -286,7 +290,8 @@ def calibrate(model_dir, count, method, scenes):
 
     fitted = calibration.fit_run(model_dir, count=count, method=method, scenes=scenes)
     click.echo(f"raw confidence >= 0.5: {calibration.summary_line(fitted['fitted']['raw'])}")
-    click.echo(f"calibrated, sure from {fitted['sure_at']:.2f}: {calibration.summary_line(fitted['fitted']['calibrated'])}")
+    click.echo(f"calibrated, sure from {fitted['sure_at']:.2f}: "
+               f"{calibration.summary_line(fitted['fitted']['calibrated'])}")
     click.echo(f"on {fitted['on']}")
     click.echo(f"wrote {calibration.calibration_file(model_dir)}")
 

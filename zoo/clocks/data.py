@@ -323,10 +323,8 @@ def clock_data(entry, config, path=None, seed=42, limit=None):
     """The entry's clocks as :class:`zoo.datasets.Splits` with targets for its heads."""
     import tensorflow as tf
 
-    from zoo.clocks import entries
-
     splits, source = load_clocks(config, path, seed, limit)
-    kind = entries.describe_clock(entry, config)["kind"]
+    kind = entry.describe(entry, config)["kind"]  # the entry's card facts (zoo.clocks.entries.describe_clock)
     batch_size = config["batch_size"]
 
     teaching, callbacks = None, ()

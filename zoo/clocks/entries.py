@@ -12,7 +12,7 @@ import numpy as np
 
 from zoo import registry
 from zoo.clocks import data, hands, polar, report, upright
-from zoo.common import clocktime
+from zoo.common import clocktime, decoding
 
 
 def describe_clock(entry, config):
@@ -40,7 +40,7 @@ def predict_minutes(model, images, decode, batch_size=256):
         ``(minutes, confidence)`` float arrays (N,).
     """
     outputs = model.predict(images[..., None].astype("float32"), batch_size=batch_size, verbose=0)
-    return clocktime.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, decode)
+    return decoding.decode_outputs({key: np.asarray(value) for key, value in outputs.items()}, decode)
 
 
 def evaluate_clock(model, splits, config):

@@ -33,7 +33,8 @@ def clock_hands(name, image_size=96, width=24, dense_units=256, dropout_rate=0.2
     if keypoint_weight:
         coarse = keras.layers.Conv2DTranspose(width, 2, strides=2, name="keypoint_up")(features[1])
         fine = keras.layers.Concatenate(name="keypoint_features")([coarse, features[0]])
-        heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 3, padding="same", name="keypoint_heatmaps")(fine)
+        heatmaps = keras.layers.Conv2D(len(clockface.GEOMETRY_POINTS), 3, padding="same",
+                                       name="keypoint_heatmaps")(fine)
         outputs["keypoints"] = layers.SpatialSoftArgmax(name="keypoints")(heatmaps)
         head_losses["keypoints"] = losses.masked_keypoint_loss
         weights["keypoints"] = keypoint_weight

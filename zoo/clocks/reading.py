@@ -10,7 +10,7 @@ import typing
 import numpy as np
 
 from zoo import errors, registry, training
-from zoo.clocks import data, entries, study
+from zoo.clocks import data, entries, gallery
 from zoo.common import clocktime, confidence, files, turnvote
 
 
@@ -241,12 +241,13 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    study.write_rows(rows, out, "styles")
+    files.write_rows(rows, out, "styles")
     good = error <= confidence.GOOD_MINUTES
     files.write_json(out / "confidence.json", {
         "sure_at": confidence.SURE_AT, **confidence.summary(certainty, good),
         "reliability": confidence.reliability(certainty, good)})
-    lines = ["| factor | value | clocks | mean CSE | median | within 1 min | share of the mean error |", "|---" * 7 + "|"]
+    lines = ["| factor | value | clocks | mean CSE | median | within 1 min | share of the mean error |",
+             "|---" * 7 + "|"]
     for row in rows:
         lines.append(f"| {row['factor']} | {row['value']} | {row['count']} | {row['cse_mean']:.1f} | "
                      f"{row['cse_median']:.2f} | {100 * row['within_1']:.1f}% | {100 * row['error_share']:.1f}% |")
@@ -254,7 +255,7 @@ def errors_by_style(model_dir, out, count=2000, progress=True, renderer="zoo", t
     plots.factor_bars(rows[1:], out / "styles.png", overall=rows[0]["cse_mean"],
                       title=f"{name}: mean common-sense error by clock style ({count} test clocks"
                       + (f", drawn by {renderer})" if renderer != "zoo" else ")"))
-    study.worst_gallery(images, truth, predicted, out / "worst.png", title=f"{name}: worst readings")
+    gallery.worst_gallery(images, truth, predicted, out / "worst.png", title=f"{name}: worst readings")
     return rows
 
 

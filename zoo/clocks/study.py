@@ -15,16 +15,13 @@ same held-out test clocks with the common-sense error, and writes ``results.csv`
 the worst mistakes per row (``worst_<row>.png``).
 """
 
-import csv
-import json
 import pathlib
 
-import numpy as np
 
 from zoo import errors, registry, training
 from zoo.clocks import data as clock_data
-from zoo.clocks import entries
-from zoo.common import clocktime
+from zoo.clocks import entries, gallery
+from zoo.common import clocktime, files
 
 STUDIES = ("bins", "loss", "multihead", "generalisation")
 REPORT = {  # The report's figures (mean common-sense error in minutes, Leiden set).
@@ -45,24 +42,6 @@ def study_rows(study, entry=None):
     if study == "generalisation":
         return [("held_out_training", entry or "clock_hands", {"exclude_styles": HELD_OUT})]
     raise errors.ZooError(f"unknown study {study!r}; known: {', '.join(STUDIES)}")
-
-
-def format_time(minutes):
-    hour, minute = clocktime.from_minutes(np.asarray(minutes))
-    return [f"{(h if h else 12):d}:{m:02d}" for h, m in zip(np.atleast_1d(hour), np.atleast_1d(minute))]
-
-
-def worst_gallery(images, truth, predicted, path, title, count=24):
-    """A PNG of the ``count`` worst readings: each image with true and read time."""
-    from zoo import plots
-
-    error = clocktime.common_sense_error(predicted, truth)
-    order = np.argsort(-error)[:count]
-    captions = [
-        f"true {t}  read {p}\nerror {e:.0f} min"
-        for t, p, e in zip(format_time(truth[order]), format_time(predicted[order]), error[order])
-    ]
-    plots.image_gallery(images[order], captions, path, title=title)
 
 
 def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=42, entry=None, data=None, quiet=True,
@@ -121,8 +100,9 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
             summary = clocktime.cse_summary(predicted, truth)
             key = row if label == "test" else f"{row}/{label}"
             histograms[key] = clocktime.common_sense_error(predicted, truth)
-            worst_gallery(images, truth, predicted, out / f"worst_{key.replace('/', '_').replace('=', '_')}.png",
-                          title=f"{study}: worst readings of {key}")
+            gallery.worst_gallery(images, truth, predicted,
+                                  out / f"worst_{key.replace('/', '_').replace('=', '_')}.png",
+                                  title=f"{study}: worst readings of {key}")
             results.append({
                 "row": key, "entry": name, "test_set": label, **overrides,
                 "cse_mean": summary["mean"], "cse_median": summary["median"], "cse_p90": summary["p90"],
@@ -139,23 +119,10 @@ def run_study(study, out, epochs=None, train_count=None, image_size=None, seed=4
     return results
 
 
-def write_rows(rows, out, stem):
-    """``<stem>.json`` and ``<stem>.csv`` (every key any row has) of a list of dicts."""
-    out = pathlib.Path(out)
-    (out / f"{stem}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    columns = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    with open(out / f"{stem}.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def write_tables(results, out):
     """``results.json``, ``results.csv`` and ``results.md`` of a study."""
     out = pathlib.Path(out)
-    write_rows(results, out, "results")
+    files.write_rows(results, out, "results")
     shown = ["row", "cse_mean", "cse_median", "cse_p90", "within_1", "report_cse", "ratio_to_in_style",
              "epochs", "train_count", "image_size", "train_seconds"]
     shown = [column for column in shown if any(row.get(column) is not None for row in results)]

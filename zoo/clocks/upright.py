@@ -75,13 +75,15 @@ def _polar_upright(x, width, radii, angles):
     radius = keras.layers.Dense(1, activation="sigmoid", name="up_radius")(
         keras.layers.GlobalAveragePooling2D(name="up_radius_pool")(stages[2]))
     dial = keras.layers.Concatenate(name="dial")([pivot, radius])
-    polar = layers.PolarSampler(radii, angles, reach=1.1, name="up_polar")(x, layers.UprightFrame(name="up_frame")(dial))
+    polar = layers.PolarSampler(radii, angles, reach=1.1, name="up_polar")(
+        x, layers.UprightFrame(name="up_frame")(dial))
     y = keras.layers.Rescaling(1.0 / 255, name="up_polar_rescale")(polar)
     for index, filters in enumerate((width, width * 2, width * 2, width * 4), start=1):
         y = layers.CircularPad(1, name=f"up_polar{index}_pad")(y)
         y = keras.layers.ZeroPadding2D(((1, 1), (0, 0)), name=f"up_polar{index}_rpad")(y)
         y = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"up_polar{index}")(y)
-        y = keras.layers.ReLU(name=f"up_polar{index}_relu")(keras.layers.BatchNormalization(name=f"up_polar{index}_bn")(y))
+        y = keras.layers.ReLU(name=f"up_polar{index}_relu")(
+            keras.layers.BatchNormalization(name=f"up_polar{index}_bn")(y))
         if index > 1:
             y = keras.layers.MaxPooling2D((2, 1), name=f"up_polar{index}_pool")(y)
     y = keras.layers.Conv2D(width * 4, (radii // 8, 1), activation="relu", name="up_polar_radius")(y)
@@ -215,7 +217,8 @@ def evaluate_upright(model, splits, config):
     images, _, geometry = splits.test_arrays
     quarters = quarter_of(geometry)
     turns = np.random.default_rng(data.TEST_SEED).integers(0, 4, len(images))
-    logits = model.predict(turn_quarters(images, turns)[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
+    logits = model.predict(turn_quarters(images, turns)[..., None].astype("float32"), batch_size=256,
+                           verbose=0)["quarter"]
     natural = model.predict(images[..., None].astype("float32"), batch_size=256, verbose=0)["quarter"]
     chosen = np.argmax(natural + np.log(quarter_prior() * 4.0)[None], axis=1)
     right = chosen == quarters
@@ -260,7 +263,8 @@ def with_upright(reader, upright, prior_weight=1.0):
     else:
         # Each stage's say as log-probabilities, so no stage outvotes the others by scale.
         logits = keras.layers.Average(name="upright_votes")(
-            [keras.layers.Activation("log_softmax", name=f"upright_vote{index}")(vote) for index, vote in enumerate(votes)])
+            [keras.layers.Activation("log_softmax", name=f"upright_vote{index}")(vote)
+             for index, vote in enumerate(votes)])
     tempered = (quarter_prior() * 4.0) ** float(prior_weight) / 4.0  # QuarterTurn adds log(4 * prior)
     turned, choice = layers.QuarterTurn(prior=tempered, name="quarter_turn")(inputs, logits)
     outputs = dict(reader(turned))
@@ -280,7 +284,6 @@ def attach_upright(reader_dir, upright_dir, out=None, data_path=None, prior_weig
         ZooError: a run is missing or of the wrong kind, or ``out`` is one of them.
     """
     from zoo import registry, training
-    from zoo.clocks import entries
 
     if not 0.0 <= prior_weight <= 4.0:
         raise errors.ZooError(f"--prior-weight must be within 0-4, got {prior_weight}")
@@ -297,7 +300,10 @@ def attach_upright(reader_dir, upright_dir, out=None, data_path=None, prior_weig
         if stage.name != "clock_upright":
             raise errors.ZooError(f"{folder} holds {stage.name}, not a clock_upright run")
         stages.append(stage)
-    if not entries.reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
+    # A clock reader: a clock entry other than an upright stage (as zoo.clocks.entries.reads_time).
+    reads_time = reader.name in registry.names() and registry.get(reader.name).task == "clock" and \
+        registry.get(reader.name).describe is not describe_upright
+    if not reads_time or [tensor.name for tensor in reader.inputs] != ["image"]:
         raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
     if any(isinstance(layer, layers.QuarterTurn) for layer in reader.layers):
         raise errors.ZooError(f"{reader_dir} already reads behind an upright stage")

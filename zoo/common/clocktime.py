@@ -342,7 +342,7 @@ def _hand_angle(pair):
     return turns, np.hypot(pair[:, 0], pair[:, 1])
 
 
-def decode_outputs(outputs, decode):
+def decode_raw(outputs, decode):
     """Turn a clock reader's raw outputs into times, the way its model card says.
 
     Args:
@@ -353,15 +353,14 @@ def decode_outputs(outputs, decode):
         ``(minutes, confidence)``: float arrays (N,) with minutes past 12:00 in
         [0, 720) and a confidence in [0, 1] (the top probability for class heads,
         the length of the predicted (sin, cos) pair for hand angles, which shrinks
-        when the network is unsure of the direction; 1 for plain regression). A
-        ``decode["confidence"]`` calibration (:mod:`zoo.common.confidence`) replaces
-        the hand readers' confidence by the calibrated chance of being within 5 minutes.
+        when the network is unsure of the direction; 1 for plain regression), before
+        any calibration: :func:`zoo.common.decoding.decode_outputs` applies the card's.
 
     Raises:
         ValueError: an unknown ``kind`` or a missing output.
 
     Example:
-        >>> minutes, _ = decode_outputs({"probabilities": np.eye(24)[[6]]},
+        >>> minutes, _ = decode_raw({"probabilities": np.eye(24)[[6]]},
         ...                             {"kind": "clock_bins", "output": "probabilities", "bins": 24})
         >>> float(minutes[0])
         195.0
@@ -395,10 +394,4 @@ def decode_outputs(outputs, decode):
     minutes = np.atleast_1d(np.asarray(hands_to_minutes(hour_turns * MINUTES_PER_DIAL, minute_turns * 60.0),
                                        dtype=np.float64))
     confidence = np.clip(np.minimum(hour_length, minute_length), 0.0, 1.0)
-    if decode.get("confidence"):
-        # A calibrated confidence (`zoo calibrate`): the chance the reading is within 5 minutes.
-        from zoo.common import confidence as calibration
-
-        named = calibration.features(outputs, decode, minutes, confidence)
-        confidence = calibration.apply(decode["confidence"], named)
     return minutes, confidence

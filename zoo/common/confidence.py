@@ -15,7 +15,7 @@ probability so that this threshold is 0.5: whatever the fit, 0.5 or more means s
 The calibration is a small JSON dict (:data:`FORMAT`): ``zoo calibrate`` fits it on a
 run's validation clocks and writes it to the run folder (``confidence.json``); the
 export carries it in the card's ``decode`` as ``confidence``, and
-:func:`zoo.common.clocktime.decode_outputs` applies it (:func:`apply`). numpy only:
+:func:`zoo.common.decoding.decode_outputs` applies it (:func:`apply`). numpy only:
 serve imports this module.
 
 Example:
@@ -56,7 +56,7 @@ def features(outputs, decode, minutes=None, raw=None):
     """The features a calibration may use, from a reader's raw outputs.
 
     Args:
-        outputs: ``{output name: array (N, ...)}``, as :func:`zoo.common.clocktime.decode_outputs` takes.
+        outputs: ``{output name: array (N, ...)}``, as :func:`zoo.common.decoding.decode_outputs` takes.
         decode: the card's ``decode``.
         minutes, raw: the decoded times and raw confidences (N,), if already computed.
 
@@ -65,8 +65,7 @@ def features(outputs, decode, minutes=None, raw=None):
         also ``hour_length``, ``minute_length`` and ``hand_residual``.
     """
     if minutes is None or raw is None:
-        decode = {key: value for key, value in decode.items() if key != "confidence"}  # the raw confidence
-        minutes, raw = clocktime.decode_outputs(outputs, decode)
+        minutes, raw = clocktime.decode_raw(outputs, decode)
     minutes = np.asarray(minutes, dtype=np.float64)
     named = {"raw_confidence": np.asarray(raw, dtype=np.float64)}
     if decode.get("kind") == "clock_hands":

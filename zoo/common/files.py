@@ -1,7 +1,9 @@
 """Atomic writes and checksums: a reader never sees half a file, and a failed write
 leaves the previous file in place."""
 
+import csv
 import hashlib
+import io
 import json
 import os
 import pathlib
@@ -69,3 +71,18 @@ def sha256_of(path, chunk_size=1 << 20):
         for chunk in iter(lambda: file.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_rows(rows, out, stem):
+    """``<stem>.json`` and ``<stem>.csv`` (every key any row has) of a list of dicts, each
+    written through a temporary file."""
+    out = pathlib.Path(out)
+    write_json(out / f"{stem}.json", rows)
+    columns = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(out / f"{stem}.csv", table.getvalue())

@@ -189,7 +189,9 @@ def choose(selector, minutes, confidence):
     minutes = np.asarray(minutes, dtype=np.float64)
     confidence = np.asarray(confidence, dtype=np.float64)
     if len(minutes) != len(selector["turns"]):
-        raise errors.ZooError(f"the selector chooses among {len(selector['turns'])} turns; received {len(minutes)} readings")
+        raise errors.ZooError(
+            f"the selector chooses among {len(selector['turns'])} turns; received {len(minutes)} readings"
+        )
     x = features(minutes, confidence, float(selector.get("agree_minutes", AGREE_MINUTES)))
     columns = [FEATURES.index(name) for name in selector["features"]]
     scores = x[..., columns] @ np.asarray(selector["weights"], dtype=np.float64)  # (N, T)

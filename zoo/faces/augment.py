@@ -27,7 +27,8 @@ POLICIES = ("color", "translation", "cutout")
 
 def parse_policy(policy):
     """``"color,translation"`` (or a tuple of names) -> a tuple of transform names; "" -> ()."""
-    names = tuple(name.strip() for name in policy.split(",") if name.strip()) if isinstance(policy, str) else tuple(policy)
+    names = (tuple(name.strip() for name in policy.split(",") if name.strip()) if isinstance(policy, str)
+             else tuple(policy))
     unknown = [name for name in names if name not in POLICIES]
     if unknown:
         raise errors.ZooError(f"augment must list some of {', '.join(POLICIES)}; received {', '.join(unknown)}")

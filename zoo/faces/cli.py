@@ -22,8 +22,10 @@ import click
 @click.option("--columns", type=click.IntRange(min=1), default=None, help="Images per row [default: square grid].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent vectors.")
 @click.option("--steps", type=int, default=10, show_default=True, help="Images per interpolation row.")
-@click.option("--pairs", type=int, default=2, show_default=True, help="Interpolation endpoint pairs (each a linear and a spherical row).")
-@click.option("--data", type=click.Path(), default=None, help="The faces (for --kind reconstructions): img_align_celeba.zip or a folder.")
+@click.option("--pairs", type=int, default=2, show_default=True,
+              help="Interpolation endpoint pairs (each a linear and a spherical row).")
+@click.option("--data", type=click.Path(), default=None,
+              help="The faces (for --kind reconstructions): img_align_celeba.zip or a folder.")
 def faces_sample(model_dir, out, kind, count, columns, seed, steps, pairs, data):
     """Draw samples of a trained face model into a PNG.
 
@@ -49,7 +51,8 @@ def faces_sample(model_dir, out, kind, count, columns, seed, steps, pairs, data)
               help="The generator: a release name, a model.onnx, an export folder or a run folder with export/ "
                    "[default: the release face generator].")
 @click.option("--data", type=click.Path(), default=None,
-              help="The faces it trained on: img_align_celeba.zip, celeba-subset.zip or a folder [default: $ZOO_DATA_DIR].")
+              help="The faces it trained on: img_align_celeba.zip, celeba-subset.zip or a folder "
+                   "[default: $ZOO_DATA_DIR].")
 @click.option("--count", type=int, default=8, show_default=True, help="Generated faces to check.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of their latent vectors: the faces of `zoo generate-faces --seed S`.")

@@ -95,7 +95,7 @@ def _decode_face(blob, name, image_size, crop):
             resized = image.resize((image_size, image_size), Image.BILINEAR, box=box)
             return np.asarray(resized, dtype=np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise errors.DataError(f"cannot decode {name}: {str(error).splitlines()[0][:120]}") from None
+        raise errors.DataError(f"cannot decode {name}: {errors.one_line(error, 120)}") from None
 
 
 def _face_members(path):
@@ -158,11 +158,12 @@ def load_faces(path=None, image_size=64, crop="auto"):
         tree, names = _face_members(found)
         blobs = [tree.read(name) for name in names]
     except (OSError, KeyError, ValueError, EOFError, datasets.zipfile.BadZipFile) as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        detail = errors.one_line(error, limit=None)
         raise errors.DataError(f"corrupt or unreadable face data at {found}: {detail}") from None
     # Pillow releases the GIL while decoding; zip reads above stay serial (not thread-safe).
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        images = np.stack(list(pool.map(lambda item: _decode_face(item[0], item[1], image_size, crop), zip(blobs, names))))
+        images = np.stack(list(pool.map(lambda item: _decode_face(item[0], item[1], image_size, crop),
+                                        zip(blobs, names))))
     faces = Faces(images, tuple(names), str(found), crop)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -155,7 +155,8 @@ def write_samples(model_dir, out, kind="grid", count=64, seed=0, columns=None, s
 
 def _register_all():
     # No defaults= here: each entry's defaults are its builder's keyword defaults.
-    common = dict(task="generation", dataset="celeba", evaluate=evaluate_faces, describe=describe_generator)
+    common = dict(task="generation", dataset="celeba", evaluate=evaluate_faces, describe=describe_generator,
+                  load_export=exported_generator)
     registry.register(
         name="face_vae",
         data=functools.partial(faces_data.face_data, value_range=(0.0, 1.0), validation=True),

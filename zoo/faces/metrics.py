@@ -112,7 +112,8 @@ def _patches(level, patches_per_image, patch_size, rng):
     ]  # (N, P, size, size, C)
     patches = patches.reshape(-1, size, size, channels).astype(np.float32)
     mean = patches.mean(axis=(0, 1, 2), keepdims=True, dtype=np.float64)
-    std = np.sqrt(np.mean(np.square(patches - mean.astype(np.float32)), axis=(0, 1, 2), keepdims=True, dtype=np.float64))
+    std = np.sqrt(np.mean(np.square(patches - mean.astype(np.float32)), axis=(0, 1, 2), keepdims=True,
+                          dtype=np.float64))
     patches = (patches - mean.astype(np.float32)) / (std.astype(np.float32) + 1e-8)
     return patches.reshape(len(patches), -1)
 
@@ -179,7 +180,7 @@ def sliced_wasserstein_many(
             for _ in range(repeats):
                 directions = rng.standard_normal((descriptors[0].shape[1], directions_per_repeat)).astype(np.float32)
                 directions /= np.linalg.norm(directions, axis=0, keepdims=True)
-                projected = list(pool.map(lambda item: _sorted_projections(item, directions), descriptors))
+                projected = list(pool.map(_sorted_projections, descriptors, [directions] * len(descriptors)))
                 for name, candidate in zip(names, projected[1:]):
                     per_repeat[name].append(float(np.mean(np.abs(projected[0] - candidate))))
             for name in names:

@@ -72,7 +72,9 @@ def nearest(queries, pool, k=NEIGHBOURS, index=None, chunk=CHUNK, progress=None)
     """
     queries, pool = np.asarray(queries), np.asarray(pool)
     if queries.shape[1:] != pool.shape[1:]:
-        raise errors.ZooError(f"faces of shape {queries.shape[1:]} cannot be compared with faces of shape {pool.shape[1:]}")
+        raise errors.ZooError(
+            f"faces of shape {queries.shape[1:]} cannot be compared with faces of shape {pool.shape[1:]}"
+        )
     index = np.arange(len(pool)) if index is None else np.asarray(index)
     if len(index) < 1 or len(queries) < 1:
         raise errors.ZooError("nothing to compare: no queries or no faces to search")
@@ -86,7 +88,8 @@ def nearest(queries, pool, k=NEIGHBOURS, index=None, chunk=CHUNK, progress=None)
         block = _flat(pool[positions])
         squares = query_norms[:, None] + np.einsum("ij,ij->i", block, block)[None, :] - 2.0 * (flat_queries @ block.T)
         squares = np.concatenate([best_squares, squares], axis=1)
-        candidates = np.concatenate([best_positions, np.broadcast_to(positions, (len(queries), len(positions)))], axis=1)
+        candidates = np.concatenate([best_positions, np.broadcast_to(positions, (len(queries), len(positions)))],
+                                    axis=1)
         if squares.shape[1] > keep:
             chosen = np.argpartition(squares, keep - 1, axis=1)[:, :keep]
         else:
@@ -135,7 +138,8 @@ def verdict(generated, real):
     closest, median = float(np.min(generated)), float(np.median(real))
     if flags.any():
         judged = (f"{int(flags.sum())} of {len(generated)} generated faces are nearer their training neighbour than "
-                  f"{100 - NEAR_PERCENTILE:g}% of held-out real faces (< {threshold:.2f}): possible copies, look at them")
+                  f"{100 - NEAR_PERCENTILE:g}% of held-out real faces (< {threshold:.2f}): "
+                  "possible copies, look at them")
     else:
         judged = (f"no generated face is nearer its training neighbour than {100 - NEAR_PERCENTILE:g}% of held-out "
                   f"real faces (< {threshold:.2f}): no sign of copying")
@@ -163,11 +167,14 @@ def training_faces(faces, card):
         limit = trained
         train_index, test_index = data.training_split(len(faces.images), limit)
     notes = []
-    if isinstance(trained, int) and (trained != len(train_index) or (isinstance(tested, int) and tested != len(test_index))):
+    if isinstance(trained, int) and (trained != len(train_index)
+                                     or (isinstance(tested, int) and tested != len(test_index))):
         notes.append(f"the card records {trained} training and {tested} test faces from {recorded.get('source')}; "
-                     f"this data's split has {len(train_index)} and {len(test_index)}: is it the data the generator trained on?")
+                     f"this data's split has {len(train_index)} and {len(test_index)}: "
+                     "is it the data the generator trained on?")
     if limit:
-        notes.append(f"the card's {limit} training faces: the first {limit} of the split, as `zoo train --limit {limit}`")
+        notes.append(f"the card's {limit} training faces: the first {limit} of the split, "
+                     f"as `zoo train --limit {limit}`")
     return train_index, test_index, notes
 
 
@@ -270,7 +277,8 @@ def gallery_png(generated, faces, report):
         f"{report['model']}: generated faces (seed {report['seed']}) and their {k} nearest of {report['train_faces']} "
         f"training faces ({DISTANCE})\nheld-out real faces to training: median {real['median']:.2f}, "
         f"1st percentile {real['p01']:.2f} (n={real['count']}); closest generated "
-        f"{report['generated_to_train']['min']:.2f}; (!) nearer than {100 - NEAR_PERCENTILE:g}% of real faces", fontsize=8)
+        f"{report['generated_to_train']['min']:.2f}; (!) nearer than {100 - NEAR_PERCENTILE:g}% of real faces",
+        fontsize=8)
     figure.tight_layout(rect=(0, 0, 1, 0.97), h_pad=1.2, w_pad=0.2)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

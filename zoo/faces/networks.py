@@ -19,7 +19,9 @@ def _strided_layers(image_size):
     """How many stride-2 layers link ``image_size`` to the 2x2 (encoder) or 4x4 (decoder) grid."""
     layers = math.log2(image_size / 4) if image_size >= 8 else -1
     if layers < 1 or layers != int(layers):
-        raise errors.ZooError(f"image_size must be 4 times a power of two (8, 16, 32, 64, 128...); received {image_size}")
+        raise errors.ZooError(
+            f"image_size must be 4 times a power of two (8, 16, 32, 64, 128...); received {image_size}"
+        )
     return int(layers)
 
 

@@ -329,7 +329,8 @@ def sample_style(rng, include=None, exclude=None, weights=None):
         major_tick_width = float(stream.uniform(0.045, 0.09))
     else:
         minor_tick_length = minor_tick_width = major_tick_length = major_tick_width = 0.0
-    minor_marks = draws.pick(stream, ("none", "ticks", "dots"), (0.35, 0.4, 0.25)) if ticks == "quarter_marks" else "none"
+    minor_marks = (draws.pick(stream, ("none", "ticks", "dots"), (0.35, 0.4, 0.25)) if ticks == "quarter_marks"
+                   else "none")
 
     # --- Numerals and text ---------------------------------------------------
     numeral_font = draws.pick(stream, fonts.FONT_NAMES)

@@ -61,7 +61,8 @@ def apply(image, style, stream, size):
         grey_noise = camera._noise_patch(stream, pixels.shape[:2])
         noise = grey_noise[..., None] * np.float32(style.noise_sigma)
         if style.chroma_noise > 0:
-            noise = noise + camera._noise_patch(stream, pixels.shape) * np.float32(style.noise_sigma * style.chroma_noise)
+            noise = noise + (camera._noise_patch(stream, pixels.shape)
+                             * np.float32(style.noise_sigma * style.chroma_noise))
         pixels = pixels + noise
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     if style.jpeg_quality > 0:

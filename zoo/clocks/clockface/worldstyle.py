@@ -289,7 +289,8 @@ def _consumer_dial(stream, dial):
     minute_length = stream.uniform(0.75, 0.92)
     brand_text = dial.brand_text
     if not brand_text and stream.random() < 0.5:
-        brand_text = "".join(draws.pick(stream, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(int(stream.integers(3, 9))))
+        brand_text = "".join(draws.pick(stream, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                             for _ in range(int(stream.integers(3, 9))))
     return dataclasses.replace(
         dial, numeral_size=float(numeral_size), numeral_font=draws.pick(stream, CONSUMER_FONTS),
         numeral_orientation="upright", numeral_gap=float(stream.uniform(0.01, 0.06)),
@@ -370,8 +371,8 @@ def sample_world_style(rng, include=None, exclude=None, photos=True):
         outline = hand_colour
     second_colour = palette.accent_for(stream, face_colour, hand_colour)
     # An extra hand (alarm, second time zone) is often drawn like the hands themselves.
-    alarm_colour = draws.pick(stream, (_contrasting(stream, face_colour, 50), palette.mix(hand_colour, face_colour, 0.35),
-                                       hand_colour), (0.5, 0.2, 0.3))
+    alarm_colour = draws.pick(stream, (_contrasting(stream, face_colour, 50),
+                                       palette.mix(hand_colour, face_colour, 0.35), hand_colour), (0.5, 0.2, 0.3))
     lume_colour = None
     if choice["hand_shape"] in ("thick_hands", "line_hands", "sword_hands") and stream.random() < 0.3:
         lume_colour = palette.hsv(stream.uniform(0.15, 0.35), stream.uniform(0.0, 0.35), stream.uniform(0.85, 1.0))
@@ -437,7 +438,8 @@ def sample_world_style(rng, include=None, exclude=None, photos=True):
     strap_colour = draws.pick(stream, (palette.hsv(stream.uniform(0.04, 0.1), stream.uniform(0.4, 0.8),
                                                    stream.uniform(0.1, 0.5)),
                                        palette.hsv(0.0, 0.0, stream.uniform(0.05, 0.2)), trim_colour,
-                                       palette.hsv(stream.random(), stream.uniform(0.3, 0.9), stream.uniform(0.3, 0.9))),
+                                       palette.hsv(stream.random(), stream.uniform(0.3, 0.9),
+                                                   stream.uniform(0.3, 0.9))),
                               (0.35, 0.3, 0.2, 0.15))
 
     # --- Shadows, view and framing ---------------------------------------------
