@@ -67,7 +67,7 @@ $(TEST_STAMP): $(STAMP)
 	@touch $@
 
 test: install $(NODE_STAMP) $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-slow: install $(NODE_STAMP) $(TEST_STAMP)
 	$(BIN)/python -m pytest -q --run-slow
