@@ -103,18 +103,17 @@ page-screenshots: install $(TEST_STAMP)
 # folder under artifacts/ is empty) with the recipe export/release.py declares, e.g.
 # make release ARGS="--only mnist" or ARGS="--data faces=../shared/datasets/celeba-subset.zip".
 # MNIST and CIFAR (below) are passed when they exist. The clock reader's training clocks stand on
-# photos from CLOCK_BACKGROUNDS: CIFAR-10's when it exists and Debian's photographic wallpapers at
-# full resolution (make wallpapers), drawn from equally (else the renderer's own textures).
+# photos from CLOCK_BACKGROUNDS when it exists (else the renderer's own textures); several sets
+# join with ':' and are drawn from equally, e.g. with Debian's photographic wallpapers at full
+# resolution: make wallpapers release CLOCK_BACKGROUNDS=../shared/datasets/cifar10-jpg.zip:artifacts/wallpapers
 WALLPAPERS := artifacts/wallpapers
-CLOCK_BACKGROUNDS ?= $(subst $(space),:,$(strip $(wildcard ../shared/datasets/cifar10-jpg.zip) \
-	$(if $(wildcard $(WALLPAPERS)/*.*),$(WALLPAPERS))))
-space := $(subst ,, )
-release: install wallpapers
+CLOCK_BACKGROUNDS ?= $(wildcard ../shared/datasets/cifar10-jpg.zip)
+release: install
 	$(BIN)/python -m export.release $(if $(CLOCK_BACKGROUNDS),--clock-backgrounds $(CLOCK_BACKGROUNDS),) \
 		$(if $(wildcard $(MNIST)),--data mnist=$(MNIST),) $(if $(wildcard $(CIFAR)),--data cifar10=$(CIFAR),) $(ARGS)
 
-# The listed wallpapers copied out of their Debian packages (installed here when run as root);
-# without them the release trains on CIFAR-10's photos alone.
+# The listed wallpapers copied out of their Debian packages (installed here when run as root),
+# for CLOCK_BACKGROUNDS above (tried for the clock reader on 2026-12-08; docs/clock-reader.md).
 wallpapers: $(WALLPAPERS)/.stamp
 $(WALLPAPERS)/.stamp: zoo/clocks/clockface/wallpapers.txt
 	@test "$$(id -u)" != 0 || dpkg -s mate-backgrounds plasma-workspace-wallpapers gnome-backgrounds >/dev/null 2>&1 || \

@@ -596,19 +596,3 @@ def test_world_backgrounds_from_several_sets_drawn_equally(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         backgrounds.source(f"{small}{os.pathsep}{tmp_path / 'nowhere'}")
 
-
-def test_consumer_dials_are_shop_clocks_with_big_bold_numerals():
-    from zoo.clocks.clockface import worldstyle
-
-    styles = [worldstyle.sample_world_style(np.random.default_rng(seed), include={"consumer_dial"})
-              for seed in range(60)]
-    assert all(style.case in worldstyle.CONSUMER_CASES for style in styles)
-    numbered = [style.dial for style in styles if style.dial.numerals == "arabic"]
-    assert len(numbered) > 25
-    assert all(dial.numeral_size >= 0.22 and dial.numeral_font in worldstyle.CONSUMER_FONTS for dial in numbered)
-    assert all(0.5 <= style.dial.hour_length / style.dial.minute_length <= 0.72 for style in styles)
-    assert all(style.dial.hour_width > style.dial.minute_width for style in styles)
-    towers = [worldstyle.sample_world_style(np.random.default_rng(seed), include={"tower_clock"}) for seed in range(20)]
-    assert all("assorted_dial" in style.tags for style in towers)
-    with pytest.raises(ValueError, match="share"):
-        worldstyle.sample_world_style(np.random.default_rng(0), include={"consumer_dial"}, exclude={"consumer_dial"})

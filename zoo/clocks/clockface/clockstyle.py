@@ -176,9 +176,6 @@ class ClockStyle:
     blur_radius: float
     noise_sigma: float
     jpeg_quality: int
-    # How much of the chord between neighbouring hour positions a numeral may fill
-    # (shop clocks' bold numerals nearly touch; see worldstyle's consumer dials).
-    numeral_room: float = 0.85
 
 
 def tag_set(tags, name):

@@ -160,8 +160,7 @@ def draw_numerals(canvas, style):
             else:
                 along_ring = across_ring = max(widest, tallest)
             centre_radius = inner - across_ring / (2.0 * scale)
-            room = 2.0 * _HALF_CHORD * centre_radius * scale * (
-                style.numeral_room if style.numerals != "partial_numerals" else 2.0)
+            room = 2.0 * _HALF_CHORD * centre_radius * scale * (0.85 if style.numerals != "partial_numerals" else 2.0)
             if along_ring <= room or pixel_size <= fonts.PIXEL_LADDER[0]:
                 break
             pixel_size = fonts.quantised_pixels(pixel_size * max(0.5, room / along_ring))

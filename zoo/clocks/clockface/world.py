@@ -87,7 +87,7 @@ def render(hour, minute, rng, size, style, photos, sub_minute=None, colour=False
     image = worldscene.backdrop(style, photos, stream, render_size, canvas_size)
     canvas = view.PlaneCanvas(image, camera, place, pixels_per_unit)
     behind = [stream.random() < 0.5 for _ in range(style.distractor_count)]
-    worldscene.draw_lines(image, stream, sum(behind), canvas_size, (dial.hour_colour, dial.minute_colour))
+    worldscene.draw_lines(image, stream, sum(behind), canvas_size)
 
     if style.case in ("wall_clock", "station_clock", "mantel_clock", "tower_clock") and stream.random() < 0.6:
         # The clock's shadow on the wall behind it.
@@ -129,8 +129,7 @@ def render(hour, minute, rng, size, style, photos, sub_minute=None, colour=False
     if style.occluder_count:
         centre = tuple(tips_canvas[0])
         worldscene.draw_occluders(image, style, stream, photos, centre, pixels_per_unit, tips_canvas[1:])
-    worldscene.draw_lines(image, stream, len(behind) - sum(behind), canvas_size,
-                           (dial.hour_colour, dial.minute_colour))
+    worldscene.draw_lines(image, stream, len(behind) - sum(behind), canvas_size)
 
     rims = dial_canvas.project(np.array([[0.0, -1.0], [1.0, 0.0]]))
     keypoints = np.array([tips_canvas[0], rims[0], rims[1], tips_canvas[1], tips_canvas[2]]) / surface.SUPERSAMPLE

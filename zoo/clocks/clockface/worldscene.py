@@ -31,9 +31,8 @@ def backdrop(style, photos, stream, render_size, canvas_size):
     return image.resize((canvas_size, canvas_size), Image.Resampling.BILINEAR)
 
 
-def draw_lines(image, stream, count, scale, inks=()):
-    """Long straight lines across the frame (cables, shelf edges, window frames); some in
-    one of ``inks`` (the hands' own colours), so that a line is not a hand by its colour."""
+def draw_lines(image, stream, count, scale):
+    """Long straight lines across the frame (cables, shelf edges, window frames)."""
     draw = ImageDraw.Draw(image)
     size = image.size[0]
     for _ in range(count):
@@ -41,8 +40,7 @@ def draw_lines(image, stream, count, scale, inks=()):
         angle = stream.uniform(0.0, math.pi)
         reach = 1.5 * size
         dx, dy = reach * math.cos(angle), reach * math.sin(angle)
-        ink = draws.pick(stream, inks) if inks and stream.random() < 0.4 else palette.any_colour(stream)
-        draw.line([x - dx, y - dy, x + dx, y + dy], fill=ink,
+        draw.line([x - dx, y - dy, x + dx, y + dy], fill=palette.any_colour(stream),
                   width=max(1, int(stream.uniform(0.006, 0.03) * scale)))
 
 

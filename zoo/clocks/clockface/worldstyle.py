@@ -30,7 +30,6 @@ DIAL_WEIGHTS = {"round": 0.74, "square": 0.09, "rounded_square": 0.1, "octagon":
 WORLD_ATTRIBUTES = {
     "case": (("bare_dial", 0.1), ("wall_clock", 0.3), ("alarm_clock", 0.13), ("wristwatch", 0.15),
              ("station_clock", 0.1), ("tower_clock", 0.08), ("mantel_clock", 0.07), ("teaching_clock", 0.07)),
-    "design": (("consumer_dial", 0.3), ("assorted_dial", 0.7)),
     "face": (("light_face", 0.5), ("dark_face", 0.2), ("colour_face", 0.13), ("metal_face", 0.1),
              ("texture_face", 0.07)),
     "hand_shape": (("line_hands", 0.2), ("sword_hands", 0.14), ("arrow_hands", 0.1), ("spade_hands", 0.12),
@@ -68,25 +67,6 @@ CASE_WEIGHTS = {
                        "breguet_hands": 0.0, "dauphine_hands": 0.0, "spade_hands": 0.0},
 }
 """Per case, tag weights that differ from ``WORLD_ATTRIBUTES`` (towers have spade hands...)."""
-
-CONSUMER_CASES = ("bare_dial", "wall_clock", "alarm_clock", "wristwatch", "station_clock")
-"""Cases a ``consumer_dial`` is drawn in; the others are always ``assorted_dial``."""
-
-CONSUMER_WEIGHTS = {
-    "light_face": 0.75, "dark_face": 0.12, "colour_face": 0.08, "metal_face": 0.05, "texture_face": 0.0,
-    "thick_hands": 0.3, "line_hands": 0.15, "spade_hands": 0.2, "sword_hands": 0.15, "arrow_hands": 0.05,
-    "dauphine_hands": 0.1, "breguet_hands": 0.03, "skeleton_hands": 0.02,
-    "frontal": 0.45, "close_up": 0.45, "second_hand": 0.6, "glare": 0.3, "occluded": 0.1,
-}
-"""Tag weights of a ``consumer_dial``: clocks as sold and photographed for a shop (issue #44)."""
-
-CONSUMER_FONTS = ("DejaVuSans-Bold.ttf", "DejaVuSansCondensed-Bold.ttf", "DejaVuSerif-Bold.ttf",
-                  "STIXGeneralBol.ttf", "cmb10.ttf", "DejaVuSans.ttf")
-"""The numeral fonts of consumer dials: mostly bold, as shop clocks' numerals are."""
-
-CONSUMER_DIAL_WEIGHTS = {"arabic": 0.7, "roman": 0.08, "partial_numerals": 0.07, "no_numerals": 0.15,
-                         "round": 0.85, "square": 0.04, "rounded_square": 0.08, "octagon": 0.03}
-"""Classic dial tag weights of a ``consumer_dial``: mostly round, mostly Arabic numerals."""
 
 CASE_DIAL_WEIGHTS = {
     "tower_clock": {"roman": 0.7, "no_numerals": 0.15, "round": 0.9},
@@ -275,39 +255,6 @@ def _cap_difficulty(stream, choice, include, exclude):
             choice[attribute] = _EASIER[attribute]
 
 
-def _consumer_dial(stream, dial):
-    """A dial as shops sell it: thin rim, big and mostly bold numerals, a maker's name,
-    hands of a shop clock's lengths (hour about 0.45-0.6 radii, minute 0.75-0.92).
-
-    The dial's tags (numerals, ticks, shape) are kept as drawn, so include/exclude hold.
-    """
-    numeral_size = dial.numeral_size
-    if dial.numerals in ("arabic", "partial_numerals"):
-        numeral_size = stream.uniform(0.22, 0.36)
-    elif dial.numerals == "roman":
-        numeral_size = stream.uniform(0.18, 0.26)
-    minute_length = stream.uniform(0.75, 0.92)
-    brand_text = dial.brand_text
-    if not brand_text and stream.random() < 0.5:
-        brand_text = "".join(draws.pick(stream, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                             for _ in range(int(stream.integers(3, 9))))
-    return dataclasses.replace(
-        dial, numeral_size=float(numeral_size), numeral_font=draws.pick(stream, CONSUMER_FONTS),
-        numeral_orientation="upright", numeral_gap=float(stream.uniform(0.01, 0.06)),
-        numeral_room=float(stream.uniform(0.9, 1.05)),
-        tick_outer=float(stream.uniform(0.93, 0.99)), rim_width=float(stream.uniform(0.0, 0.02)),
-        chapter_rings=(), brand_text=brand_text, minute_length=float(minute_length),
-        hour_length=float(minute_length * stream.uniform(0.52, 0.7)),
-        second_counterweight=dial.second_counterweight or (float(stream.uniform(0.03, 0.06))
-                                                          if stream.random() < 0.4 else 0.0))
-
-
-def _consumer_hand_widths(stream, hand_shape):
-    """(hour, minute) widths of a shop clock's hands: the hour hand clearly the thicker."""
-    minute_width = stream.uniform(0.025, 0.06) if hand_shape != "thick_hands" else stream.uniform(0.045, 0.08)
-    return float(minute_width * stream.uniform(1.3, 2.4)), float(minute_width)
-
-
 def sample_world_style(rng, include=None, exclude=None, photos=True):
     """Sample a random world-profile clock and scene.
 
@@ -330,27 +277,16 @@ def sample_world_style(rng, include=None, exclude=None, photos=True):
         if "photo_background" in include:
             raise ValueError("include asks for photo_background, but no background photos are available")
     stream = draws.Stream(rng)
-    cases = {tag for tag, _ in WORLD_ATTRIBUTES["case"]}
-    # Asking for a consumer dial asks for a case it is drawn in, unless a case is named too.
-    case_exclude = exclude | (cases - set(CONSUMER_CASES)) if "consumer_dial" in include and not include & cases \
-        else exclude
-    case = _choose(stream, "case", include, case_exclude, {})
+    case = _choose(stream, "case", include, exclude, {})
     overrides = CASE_WEIGHTS.get(case, {})
-    design = _choose(stream, "design", include, exclude, {} if case in CONSUMER_CASES else {"consumer_dial": 0.0})
-    if design == "consumer_dial":
-        overrides = dict(overrides, **CONSUMER_WEIGHTS)
     choice = {attribute: _choose(stream, attribute, include, exclude, overrides)
-              for attribute in WORLD_ATTRIBUTES if attribute not in ("case", "design")}
-    choice["case"], choice["design"] = case, design
+              for attribute in WORLD_ATTRIBUTES if attribute != "case"}
+    choice["case"] = case
     _cap_difficulty(stream, choice, include, exclude)
     dial_weights = dict(DIAL_WEIGHTS, **CASE_DIAL_WEIGHTS.get(case, {}))
-    if design == "consumer_dial":
-        dial_weights.update(CONSUMER_DIAL_WEIGHTS)
     dial = clockstyle.sample_style(rng, include & DIAL_TAGS, exclude & DIAL_TAGS,
                                    weights={tag: max(weight, 1e-3) for tag, weight in dial_weights.items()})
     dial_tags = {tag for tag in dial.tags if tag in DIAL_TAGS}
-    if design == "consumer_dial":
-        dial = _consumer_dial(stream, dial)
 
     # --- Colours -------------------------------------------------------------
     face = choice["face"]
@@ -370,9 +306,8 @@ def sample_world_style(rng, include=None, exclude=None, photos=True):
     if choice["hand_shape"] == "skeleton_hands":
         outline = hand_colour
     second_colour = palette.accent_for(stream, face_colour, hand_colour)
-    # An extra hand (alarm, second time zone) is often drawn like the hands themselves.
-    alarm_colour = draws.pick(stream, (_contrasting(stream, face_colour, 50),
-                                       palette.mix(hand_colour, face_colour, 0.35), hand_colour), (0.5, 0.2, 0.3))
+    alarm_colour = _contrasting(stream, face_colour, 50) if stream.random() < 0.7 else palette.mix(
+        hand_colour, face_colour, 0.35)
     lume_colour = None
     if choice["hand_shape"] in ("thick_hands", "line_hands", "sword_hands") and stream.random() < 0.3:
         lume_colour = palette.hsv(stream.uniform(0.15, 0.35), stream.uniform(0.0, 0.35), stream.uniform(0.85, 1.0))
@@ -387,8 +322,6 @@ def sample_world_style(rng, include=None, exclude=None, photos=True):
     elif choice["hand_shape"] in ("spade_hands", "breguet_hands", "skeleton_hands", "dauphine_hands"):
         minute_width = max(minute_width, stream.uniform(0.035, 0.07))
         hour_width = max(hour_width, minute_width * stream.uniform(1.0, 1.4))
-    if design == "consumer_dial":
-        hour_width, minute_width = _consumer_hand_widths(stream, choice["hand_shape"])
     tail_fraction = dial.tail_fraction
     minute_counterweight = 0.0
     if case in ("station_clock", "tower_clock") and stream.random() < 0.5:
