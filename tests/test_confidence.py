@@ -117,7 +117,7 @@ def test_predict_time_marks_the_unsure_readings(tmp_path):
     from serve import models, predict
 
     run, config = tiny_run(tmp_path / "run")
-    images, _, _ = reading.held_out_clocks(4, config["image_size"])
+    images, _, _ = reading.held_out_clocks(8, config["image_size"])
     files = []
     for index, image in enumerate(images):
         files.append(tmp_path / f"clock{index}.png")
@@ -125,10 +125,14 @@ def test_predict_time_marks_the_unsure_readings(tmp_path):
     exporter.export_entry("clock_hands", run, tmp_path / "plain", data=False, log=lambda message: None)
     model, session = models.load(str(tmp_path / "plain"), require="clock")
     _, raw = predict.read_arrays(session, model, images[..., None].astype(np.float32))
-    # A calibration whose sure line falls between the readings' raw confidences.
-    middle = float(np.median(raw))
+    # A calibration whose sure line falls between two distinct raw confidences (a tiny
+    # reader may give several clocks the same one, clipped at 1, so not at their median).
+    values = np.unique(np.asarray(raw, dtype=np.float64))
+    assert len(values) >= 2, raw
+    lower, upper = values[len(values) // 2 - 1], values[len(values) // 2]
+    middle, half = float((lower + upper) / 2), float((upper - lower) / 4)
     calibrated = {"format": confidence.FORMAT, "method": "isotonic", "features": ["raw_confidence"],
-                  "x": [middle - 1e-6, middle + 1e-6], "y": [0.1, 0.95], "sure_at": 0.5}
+                  "x": [middle - half, middle + half], "y": [0.1, 0.95], "sure_at": 0.5}
     (run / "confidence.json").write_text(json.dumps(calibrated))
     exporter.export_entry("clock_hands", run, tmp_path / "export", data=False, log=lambda message: None)
     result = run_zoo("predict-time", "--model", tmp_path / "export", "--json", "--no-find", *files)
