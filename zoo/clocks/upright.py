@@ -230,6 +230,15 @@ def evaluate_upright(model, splits, config):
     }
 
 
+def reads_time(name):
+    """Whether the entry ``name`` is a clock reader: a clock entry other than an upright
+    stage (``clock_upright`` is a clock entry that does not read the time)."""
+    from zoo import registry
+
+    return name in registry.names() and registry.get(name).task == "clock" and \
+        registry.get(name).describe is not describe_upright
+
+
 def describe_upright(entry, config):
     return {"kind": "clock_upright", "output": "quarter", "meaning": "logits over clockwise quarter turns of the 12",
             **data.IMAGE_FACTS}
@@ -300,10 +309,7 @@ def attach_upright(reader_dir, upright_dir, out=None, data_path=None, prior_weig
         if stage.name != "clock_upright":
             raise errors.ZooError(f"{folder} holds {stage.name}, not a clock_upright run")
         stages.append(stage)
-    # A clock reader: a clock entry other than an upright stage (as zoo.clocks.entries.reads_time).
-    reads_time = reader.name in registry.names() and registry.get(reader.name).task == "clock" and \
-        registry.get(reader.name).describe is not describe_upright
-    if not reads_time or [tensor.name for tensor in reader.inputs] != ["image"]:
+    if not reads_time(reader.name) or [tensor.name for tensor in reader.inputs] != ["image"]:
         raise errors.ZooError(f"{reader_dir} holds {reader.name}, not a clock reader")
     if any(isinstance(layer, layers.QuarterTurn) for layer in reader.layers):
         raise errors.ZooError(f"{reader_dir} already reads behind an upright stage")

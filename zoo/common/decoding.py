@@ -5,9 +5,6 @@
 from zoo.common import clocktime
 from zoo.common import confidence as calibration
 
-CLOCK_DECODINGS = clocktime.CLOCK_DECODINGS
-
-
 def decode_outputs(outputs, decode):
     """``(minutes, confidence)`` of a clock reader's raw ``outputs`` (``{name: array (N,
     ...)}``) under the card's ``decode``: :func:`zoo.common.clocktime.decode_raw`, and with
